@@ -1,0 +1,186 @@
+// The pipeline entry: kernel source + helper sources + constants + signature → wasm bytes and
+// metadata, or diagnostics. It only chains the passes: parse → resolve → infer → emit.
+
+import binaryen from 'binaryen'
+import { diagnostic, type Diagnostic, type SourceText } from './diagnostics.js'
+import { emitWasm } from './emit.js'
+import { inferTypes, type ConstValue } from './infer.js'
+import { parseFunction } from './parse.js'
+import { findRecursion, resolveNames, type ResolvedFunction } from './resolve.js'
+import { formatSignature, parseSignature, SignatureError, type ParamType, type ResultType, type Signature } from './signature.js'
+import { paramValueType, type Type } from './types.js'
+import { compilerIdentity, DEFAULT_OPTIMIZE_LEVEL, type CompilerIdentity } from './version.js'
+
+export type ConstantInput = number | boolean | readonly number[] | ArrayLike<number>
+
+export interface CompileInput {
+  /** The kernel function's source text (`fn.toString()`), or a located slice of a module. */
+  source: string | SourceText
+  /** The kernel's name, used as the file label of a bare source string. @default 'kernel' */
+  name?: string
+  /** Helper functions the kernel (or another helper) calls, by the name it calls them. */
+  deps?: Record<string, string | SourceText>
+  /** Module-scope constants the kernel reads: numbers, booleans, arrays of numbers. */
+  constants?: Record<string, ConstantInput>
+  /** The signature to compile for, e.g. `(f64[], f64) => void`. */
+  signature: string
+  /** binaryen optimization level. @default 3 */
+  optimizeLevel?: number
+}
+
+export interface ParamMeta {
+  name: string
+  /** Signature type text, e.g. `f64[]` or `i32`. */
+  type: string
+  /** wasm parameters this one occupies at the export. */
+  abi: ('i32' | 'f32' | 'f64')[]
+  /** Arrays only: whether the kernel reads / writes it (writes are copied back). */
+  read: boolean
+  written: boolean
+}
+
+export interface KernelMeta {
+  exportName: 'kernel'
+  /** Canonical signature, result included. */
+  signature: string
+  params: ParamMeta[]
+  /** The declared result, or the inferred one (`f64` for numbers). */
+  result: ResultType
+  /** Whether the declared result converts the wasm value (i32, u32, f32). */
+  mathImports: string[]
+  /** Bytes of constant-array data; nonzero means the module exports `__kiln_init(base)`. */
+  constBytes: number
+  compiler: CompilerIdentity
+}
+
+export type CompileResult =
+  | { ok: true; wasm: Uint8Array; meta: KernelMeta; diagnostics: Diagnostic[]; sources: SourceText[] }
+  | { ok: false; diagnostics: Diagnostic[]; sources: SourceText[] }
+
+function toSource(s: string | SourceText, file: string): SourceText {
+  return typeof s === 'string' ? { code: s, file } : s
+}
+
+/** Validates constant inputs; arrays and typed arrays become plain number arrays. */
+export function normalizeConstants(input: Record<string, ConstantInput> | undefined, out: Diagnostic[]): Map<string, ConstValue> {
+  const constants = new Map<string, ConstValue>()
+  for (const [name, v] of Object.entries(input ?? {})) {
+    if (typeof v === 'number' || typeof v === 'boolean') constants.set(name, v)
+    else if (v !== null && typeof v === 'object' && typeof (v as ArrayLike<number>).length === 'number' && Array.from(v as ArrayLike<number>).every((x) => typeof x === 'number')) {
+      constants.set(name, Array.from(v as ArrayLike<number>))
+    } else {
+      out.push(diagnostic('KILN_BAD_CONSTANT', `dependency \`${name}\` is ${describeValue(v)}, which cannot be folded into a constant`, null, [
+        'constants must be numbers, booleans or arrays of numbers; pass anything else as an argument',
+      ]))
+    }
+  }
+  return constants
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'an array with non-number elements'
+  return `a ${typeof v}`
+}
+
+export function compileKernel(input: CompileInput): CompileResult {
+  const kernelFile = input.name ?? 'kernel'
+  const kernelSource = toSource(input.source, kernelFile)
+  const sources: SourceText[] = [kernelSource]
+  const diagnostics: Diagnostic[] = []
+  const fail = (): CompileResult => ({ ok: false, diagnostics, sources })
+
+  let signature: Signature
+  try {
+    signature = parseSignature(input.signature)
+  } catch (e) {
+    if (!(e instanceof SignatureError)) throw e
+    diagnostics.push(diagnostic('KILN_SIGNATURE', e.message, null))
+    return fail()
+  }
+
+  const constants = normalizeConstants(input.constants, diagnostics)
+  const helperSources = new Map<string, SourceText>()
+  for (const [name, src] of Object.entries(input.deps ?? {})) helperSources.set(name, toSource(src, name))
+  const program = { helpers: new Set(helperSources.keys()), constants: new Set(constants.keys()) }
+
+  const parsed = parseFunction(kernelSource)
+  diagnostics.push(...parsed.diagnostics)
+  if (!parsed.fn) return fail()
+  const kernel = resolveNames(kernelFile, parsed.fn, program, diagnostics)
+
+  // Resolve only the helpers the kernel reaches, so an unused dependency cannot fail it.
+  const helpers = new Map<string, ResolvedFunction>()
+  const queue = [...kernel.calls]
+  while (queue.length > 0) {
+    const name = queue.shift()!
+    if (helpers.has(name)) continue
+    const src = helperSources.get(name)!
+    if (!sources.includes(src)) sources.push(src)
+    const p = parseFunction(src)
+    diagnostics.push(...p.diagnostics)
+    if (!p.fn) continue
+    const r = resolveNames(name, p.fn, program, diagnostics)
+    helpers.set(name, r)
+    queue.push(...r.calls)
+  }
+  const cycle = findRecursion(kernelFile, (n) => (n === kernelFile ? kernel.calls : helpers.get(n)?.calls ?? new Set()))
+  if (cycle) {
+    const first = helpers.get(cycle[0])
+    diagnostics.push(diagnostic('KILN_RECURSION', `recursive helper calls are outside the kernel language: ${cycle.join(' → ')}`, first ? first.fn.span : null, [
+      'rewrite the recursion as a loop',
+    ]))
+  }
+  if (signature.params.length !== parsed.fn.params.length) {
+    diagnostics.push(diagnostic('KILN_ARITY', `signature \`${formatSignature(signature)}\` has ${signature.params.length} parameter(s) but the kernel takes ${parsed.fn.params.length}`, parsed.fn.span))
+  }
+  if (diagnostics.length > 0) return fail()
+
+  const params: Type[] = signature.params.map(paramValueType)
+  const { root, instances } = inferTypes(kernel, params, { helpers, constants }, diagnostics)
+  const result = checkResult(signature, root.result, kernel, diagnostics)
+  if (diagnostics.length > 0) return fail()
+
+  const optimizeLevel = input.optimizeLevel ?? DEFAULT_OPTIMIZE_LEVEL
+  const rootAbi = signature.params.map(abiOf)
+  const out = emitWasm({ instances, root, rootAbi, constants, optimizeLevel })
+  const meta: KernelMeta = {
+    exportName: 'kernel',
+    signature: formatSignature({ params: signature.params, result }),
+    params: signature.params.map((p, i) => ({
+      name: parsed.fn!.params[i].name,
+      type: p.kind === 'array' ? `${p.element}[]` : p.type,
+      abi: rootAbi[i].map((t) => (t === binaryen.f64 ? 'f64' : t === binaryen.f32 ? 'f32' : 'i32')),
+      read: out.arrayAccess[i].read,
+      written: out.arrayAccess[i].written,
+    })),
+    result,
+    mathImports: out.mathImports,
+    constBytes: out.constBytes,
+    compiler: compilerIdentity(optimizeLevel),
+  }
+  return { ok: true, wasm: out.wasm, meta, diagnostics: [], sources }
+}
+
+/** wasm parameters of a kernel parameter at the export. */
+function abiOf(p: ParamType): binaryen.Type[] {
+  if (p.kind === 'array') return [binaryen.i32, binaryen.i32]
+  switch (p.type) {
+    case 'f64': case 'u32': return [binaryen.f64]
+    case 'f32': return [binaryen.f32]
+    case 'i32': case 'bool': return [binaryen.i32]
+  }
+}
+
+/** The kernel's result type: declared and checked against inference, or inferred. */
+function checkResult(sig: Signature, inferred: Type, kernel: ResolvedFunction, out: Diagnostic[]): ResultType {
+  const natural: ResultType = inferred.kind === 'bool' ? 'bool' : inferred.kind === 'void' ? 'void' : 'f64'
+  if (sig.result === null || sig.result === 'void') return sig.result ?? natural
+  const fits = sig.result === 'bool' ? natural === 'bool' : natural === 'f64'
+  if (!fits) {
+    out.push(diagnostic('KILN_RETURN_TYPE', `the signature declares a ${sig.result} result but \`${kernel.name}\` returns ${natural === 'void' ? 'nothing' : natural === 'bool' ? 'a boolean' : 'a number'}`, kernel.fn.span, [
+      `declare \`=> ${natural}\`, or change what the kernel returns`,
+    ]))
+  }
+  return sig.result
+}

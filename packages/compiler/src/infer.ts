@@ -1,0 +1,646 @@
+// Resolved functions + parameter types → one typed instance per (function, argument types):
+// the type of every expression and local, which array accesses are proven in bounds, and
+// which helper instance each call reaches. Locals start unknown and widen to a fixed point.
+
+import type { Expr, IndexExpr, LoopStmt, NameRef, Stmt } from './ast.js'
+import { unreachable } from './ast.js'
+import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from './diagnostics.js'
+import { mathFunctions } from './math.js'
+import type { ResolvedFunction } from './resolve.js'
+import {
+  bool, elementValueType, f64, fullInt, I32_MAX, I32_MIN, intRange, isNumeric, join, MAX_LENGTH,
+  rangeOf, sameType, type Type, typeKey, typeName, typeOfNumber, voidType,
+} from './types.js'
+
+export type ConstValue = number | boolean | readonly number[]
+
+export interface Instance {
+  /** wasm function name. */
+  id: string
+  func: ResolvedFunction
+  params: Type[]
+  vars: Type[]
+  types: Map<Expr, Type>
+  inBounds: Set<IndexExpr>
+  calls: Map<Expr, Instance>
+  result: Type
+}
+
+export interface ProgramInfo {
+  helpers: ReadonlyMap<string, ResolvedFunction>
+  constants: ReadonlyMap<string, ConstValue>
+}
+
+const MAX_PASSES = 64
+/** After this many widenings an int local is given up to f64 (it keeps growing). */
+const WIDEN_LIMIT = 4
+
+export interface InferResult {
+  root: Instance
+  /** Every instance the root reaches, callees before callers. */
+  instances: Instance[]
+}
+
+export function inferTypes(kernel: ResolvedFunction, params: Type[], program: ProgramInfo, out: Diagnostic[]): InferResult {
+  const cache = new Map<string, Instance>()
+  const seen = new Set<string>()
+  const report = (d: Diagnostic): void => {
+    const k = `${d.code}@${d.span?.file}:${d.span?.start}`
+    if (!seen.has(k)) {
+      seen.add(k)
+      out.push(d)
+    }
+  }
+  let counter = 0
+  const instanceFor = (func: ResolvedFunction, args: Type[], isRoot: boolean): Instance => {
+    const key = `${func.name}(${args.map(typeKey).join(',')})`
+    const hit = cache.get(key)
+    if (hit) return hit
+    const id = isRoot ? 'kernel' : `${func.name}#${counter++}`
+    const inst = inferInstance(id, func, args, program, report, (name, a) => instanceFor(program.helpers.get(name)!, a, false))
+    cache.set(key, inst)
+    return inst
+  }
+  const root = instanceFor(kernel, params, true)
+  const ordered: Instance[] = []
+  const visited = new Set<Instance>()
+  const visit = (i: Instance): void => {
+    if (visited.has(i)) return
+    visited.add(i)
+    for (const c of i.calls.values()) visit(c)
+    ordered.push(i)
+  }
+  visit(root)
+  return { root, instances: ordered }
+}
+
+interface PassState {
+  types: Map<Expr, Type>
+  inBounds: Set<IndexExpr>
+  calls: Map<Expr, Instance>
+  returns: { type: Type; span: Span }[]
+  changed: boolean
+  /** (index var, array var) pairs known to satisfy index < array.length here. */
+  facts: { index: number; array: number }[]
+  loops: LoopStmt[]
+}
+
+function inferInstance(
+  id: string,
+  func: ResolvedFunction,
+  params: Type[],
+  program: ProgramInfo,
+  report: (d: Diagnostic) => void,
+  callInstance: (name: string, args: Type[]) => Instance,
+): Instance {
+  const vars: (Type | null)[] = func.vars.map((v, i) => (v.isParam ? params[i] : null))
+  const widenings = func.vars.map(() => 0)
+  let s: PassState = newPass()
+
+  function newPass(): PassState {
+    return { types: new Map(), inBounds: new Set(), calls: new Map(), returns: [], changed: false, facts: [], loops: [] }
+  }
+  const fail = (code: DiagnosticCode, message: string, span: Span, notes: string[] = []): void => report(diagnostic(code, message, span, notes))
+
+  const varOf = (ref: NameRef): number | null => {
+    const b = func.names.get(ref)
+    return b?.kind === 'var' ? b.id : null
+  }
+
+  const assign = (v: number, t: Type, span: Span): void => {
+    const cur = vars[v]
+    const name = func.vars[v].name
+    if (cur?.kind === 'array') {
+      fail('KILN_ARRAY_ASSIGN', `cannot assign to \`${name}\`: it holds an array, and array bindings are fixed`, span, ['write into its elements, or use another local'])
+      return
+    }
+    if (t.kind === 'array') {
+      fail('KILN_ARRAY_VALUE', `cannot store an array in local \`${name}\``, span, ['index the array parameter directly'])
+      return
+    }
+    if (t.kind === 'void') {
+      fail('KILN_RETURN_TYPE', `cannot assign a call that returns nothing to \`${name}\``, span)
+      return
+    }
+    let j = join(cur, t)
+    if (j === null) {
+      fail('KILN_TYPE_MIX', `\`${name}\` holds both a ${typeName(cur!)} and a ${typeName(t)}`, span, ['give booleans and numbers separate locals (JS would change the value\'s type here)'])
+      return
+    }
+    if (!sameType(j, cur)) {
+      if (j.kind === 'int' && ++widenings[v] > WIDEN_LIMIT) j = f64
+      vars[v] = j
+      s.changed = true
+    }
+  }
+
+  /** A value used as a number or boolean operand: arrays and `void` are errors. */
+  const value = (e: Expr): Type => {
+    const t = expr(e)
+    if (t.kind === 'array') {
+      fail('KILN_ARRAY_VALUE', 'an array cannot be used as a number or boolean here', e.span, ['index it (`a[i]`) or read `a.length`'])
+      return f64
+    }
+    if (t.kind === 'void') {
+      fail('KILN_RETURN_TYPE', 'this call returns nothing, so it has no value', e.span)
+      return f64
+    }
+    return t
+  }
+
+  /** A numeric operand: booleans count as 0/1 (ToNumber). */
+  const numeric = (e: Expr): Type => {
+    const t = value(e)
+    return t.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : t
+  }
+
+  const arrayOf = (ref: NameRef): { kind: 'array'; element: Type['kind'] extends never ? never : import('./signature.js').ElementTypeName; var: number } | { kind: 'const'; values: readonly number[] } | null => {
+    const b = func.names.get(ref)
+    if (b?.kind === 'var') {
+      const t = vars[b.id]
+      if (t?.kind === 'array') return { kind: 'array', element: t.element, var: b.id }
+      return null
+    }
+    if (b?.kind === 'const') {
+      const c = program.constants.get(b.name)
+      if (Array.isArray(c)) return { kind: 'const', values: c }
+    }
+    return null
+  }
+
+  const constArrayType = (values: readonly number[]): Type => {
+    let t: Type | null = null
+    for (const v of values) t = join(t, typeOfNumber(v))
+    return t ?? f64
+  }
+
+  const index = (e: IndexExpr): Type => {
+    const arr = arrayOf(e.object)
+    const it = value(e.index)
+    if (!arr) {
+      expr(e.object)
+      fail('KILN_NOT_INDEXABLE', `\`${e.object.name}\` is not an array`, e.object.span, ['only typed-array arguments and module-scope `const` arrays of numbers can be indexed'])
+      return f64
+    }
+    if (it.kind === 'bool') fail('KILN_TYPE_MIX', 'an array index must be a number, not a boolean', e.index.span)
+    let inBounds = false
+    let elementType: Type
+    if (arr.kind === 'const') {
+      inBounds = it.kind === 'int' && it.lo >= 0 && it.hi < arr.values.length
+      elementType = constArrayType(arr.values)
+    } else {
+      const iv = e.index.kind === 'Name' ? varOf(e.index) : null
+      inBounds = iv !== null && it.kind === 'int' && it.lo >= 0 && s.facts.some((f) => f.index === iv && f.array === arr.var)
+      elementType = elementValueType(arr.element)
+    }
+    if (inBounds) s.inBounds.add(e)
+    // Out of bounds, JS reads undefined; it behaves as NaN in every kernel operation.
+    return inBounds ? elementType : f64
+  }
+
+  const arith = (op: string, a: Type, b: Type): Type => {
+    const ra = rangeOf(a)
+    const rb = rangeOf(b)
+    switch (op) {
+      case '+': return ra && rb ? intRange(ra.lo + rb.lo, ra.hi + rb.hi) : f64
+      case '-': return ra && rb ? intRange(ra.lo - rb.hi, ra.hi - rb.lo) : f64
+      case '*': {
+        if (!ra || !rb) return f64
+        const negZero = (ra.lo <= 0 && ra.hi >= 0 && rb.lo < 0) || (rb.lo <= 0 && rb.hi >= 0 && ra.lo < 0)
+        if (negZero) return f64
+        const c = [ra.lo * rb.lo, ra.lo * rb.hi, ra.hi * rb.lo, ra.hi * rb.hi]
+        return intRange(Math.min(...c), Math.max(...c))
+      }
+      case '/': case '**': return f64
+      case '%':
+        if (ra && rb && ra.lo >= 0 && (rb.lo > 0 || rb.hi < 0)) {
+          const m = Math.max(Math.abs(rb.lo), Math.abs(rb.hi)) - 1
+          return intRange(0, Math.min(ra.hi, m))
+        }
+        return f64
+      case '&':
+        if (ra && ra.lo >= 0 && rb && rb.lo >= 0) return intRange(0, Math.min(ra.hi, rb.hi))
+        if (ra && ra.lo >= 0) return intRange(0, ra.hi)
+        if (rb && rb.lo >= 0) return intRange(0, rb.hi)
+        return fullInt
+      case '|': case '^':
+        if (ra && rb && ra.lo >= 0 && rb.lo >= 0) return intRange(0, 2 ** Math.ceil(Math.log2(Math.max(ra.hi, rb.hi) + 1)) - 1)
+        return fullInt
+      case '<<': return fullInt
+      case '>>':
+        if (ra && rb && rb.lo === rb.hi) return intRange(ra.lo >> (rb.lo & 31), ra.hi >> (rb.lo & 31))
+        return fullInt
+      case '>>>': {
+        if (rb && rb.lo === rb.hi && (rb.lo & 31) !== 0) {
+          const k = rb.lo & 31
+          if (ra && ra.lo >= 0) return intRange(ra.lo >>> k, ra.hi >>> k)
+          return intRange(0, 2 ** (32 - k) - 1)
+        }
+        return ra && ra.lo >= 0 ? intRange(ra.lo, ra.hi) : f64
+      }
+    }
+    throw new Error(`internal: arith ${op}`)
+  }
+
+  /** The type after `v += step` (dir 1) or `v -= step` (dir -1), bounded by the enclosing loop's test when it can be. */
+  const stepType = (v: number, step: Type, dir: 1 | -1, span: Span): Type => {
+    const base = vars[v]
+    if (base === null || base.kind === 'bool') {
+      fail('KILN_TYPE_MIX', `\`${func.vars[v].name}\` holds a boolean; it cannot be incremented`, span)
+      return f64
+    }
+    if (base.kind === 'array') return f64
+    const normal = arith(dir === 1 ? '+' : '-', base, step)
+    const rs = rangeOf(step)
+    if (base.kind !== 'int' || !rs || rs.lo < 1) return normal
+    const loop = s.loops[s.loops.length - 1]
+    if (!loop || loop.kind === 'DoWhile' || !loop.test) return normal
+    if (func.assignedInLoop.get(loop)?.get(v) !== 1) return normal
+    for (const c of conjuncts(loop.test)) {
+      const bound = compareBound(c, v, dir)
+      if (!bound) continue
+      const rb = rangeOf(s.types.get(bound.expr) ?? f64)
+      if (!rb) continue
+      if (dir === 1) return intRange(base.lo + rs.lo, (bound.strict ? rb.hi - 1 : rb.hi) + rs.hi)
+      return intRange((bound.strict ? rb.lo + 1 : rb.lo) - rs.hi, base.hi - rs.lo)
+    }
+    return normal
+  }
+
+  /** For `v < B`, `v <= B`, `B > v`, `B >= v` (dir 1) or the mirrored forms (dir -1): B. */
+  const compareBound = (c: Expr, v: number, dir: 1 | -1): { expr: Expr; strict: boolean } | null => {
+    if (c.kind !== 'Binary') return null
+    const isV = (x: Expr): boolean => x.kind === 'Name' && varOf(x) === v
+    const up = dir === 1
+    if (isV(c.left) && (c.op === (up ? '<' : '>') || c.op === (up ? '<=' : '>='))) return { expr: c.right, strict: c.op.length === 1 }
+    if (isV(c.right) && (c.op === (up ? '>' : '<') || c.op === (up ? '>=' : '<='))) return { expr: c.left, strict: c.op.length === 1 }
+    return null
+  }
+
+  /** The array whose length `e` is: `a.length`, or a never-reassigned local initialized with it. */
+  const lengthOf = (e: Expr): number | null => {
+    if (e.kind === 'Member' && e.property === 'length') {
+      const a = arrayOf(e.object)
+      return a?.kind === 'array' ? a.var : null
+    }
+    if (e.kind === 'Name') {
+      const v = varOf(e)
+      const info = v === null ? null : func.vars[v]
+      if (info && !info.isParam && info.assignments === 1 && info.init) return lengthOf(info.init)
+    }
+    return null
+  }
+
+  const loopFacts = (loop: LoopStmt): { index: number; array: number }[] => {
+    if (loop.kind !== 'For' || !loop.test) return []
+    const facts: { index: number; array: number }[] = []
+    const assigned = func.assignedInBody.get(loop)!
+    for (const c of conjuncts(loop.test)) {
+      if (c.kind !== 'Binary') continue
+      let iExpr: Expr | null = null
+      let bExpr: Expr | null = null
+      if (c.op === '<') { iExpr = c.left; bExpr = c.right }
+      else if (c.op === '>') { iExpr = c.right; bExpr = c.left }
+      if (!iExpr || iExpr.kind !== 'Name') continue
+      const iv = varOf(iExpr)
+      const av = lengthOf(bExpr!)
+      if (iv !== null && av !== null && !assigned.has(iv)) facts.push({ index: iv, array: av })
+    }
+    return facts
+  }
+
+  const mathCall = (e: Extract<Expr, { kind: 'Call' }>, name: string): Type => {
+    const info = mathFunctions.get(name)!
+    const args = e.args.map(numeric)
+    if (info.arity >= 0 && args.length !== info.arity) {
+      fail('KILN_ARITY', `Math.${name} takes ${info.arity} argument${info.arity === 1 ? '' : 's'}, not ${args.length}`, e.span)
+      return f64
+    }
+    const a = args[0]
+    switch (name) {
+      case 'abs':
+        if (a.kind === 'int' && a.lo > I32_MIN) return a.lo >= 0 ? a : a.hi <= 0 ? intRange(-a.hi, -a.lo) : intRange(0, Math.max(-a.lo, a.hi))
+        return f64
+      case 'ceil': case 'floor': case 'trunc': case 'round':
+        return a.kind === 'int' ? a : f64
+      case 'sign':
+        return a.kind === 'int' ? intRange(a.lo < 0 ? -1 : a.lo > 0 ? 1 : 0, a.hi > 0 ? 1 : a.hi < 0 ? -1 : 0) : f64
+      case 'imul': return fullInt
+      case 'clz32': return intRange(0, 32)
+      case 'min': case 'max': {
+        if (args.length === 0 || !args.every((t) => t.kind === 'int')) return f64
+        const ranges = args as { kind: 'int'; lo: number; hi: number }[]
+        const pick = name === 'min' ? Math.min : Math.max
+        return intRange(pick(...ranges.map((r) => r.lo)), pick(...ranges.map((r) => r.hi)))
+      }
+      default:
+        return f64
+    }
+  }
+
+  const expr = (e: Expr): Type => {
+    const t = exprUncached(e)
+    s.types.set(e, t)
+    return t
+  }
+
+  const exprUncached = (e: Expr): Type => {
+    switch (e.kind) {
+      case 'Num':
+        return typeOfNumber(e.value)
+      case 'Bool':
+        return bool
+      case 'Name': {
+        const b = func.names.get(e)
+        if (!b) return f64 // already reported by resolve
+        switch (b.kind) {
+          case 'var': return vars[b.id] ?? f64
+          case 'builtin': return f64
+          case 'const': {
+            const c = program.constants.get(b.name)!
+            if (typeof c === 'boolean') return bool
+            if (typeof c === 'number') return typeOfNumber(c)
+            fail('KILN_ARRAY_VALUE', `constant array \`${e.name}\` can only be indexed or have its length read`, e.span)
+            return f64
+          }
+          case 'helper': case 'math':
+            return f64
+        }
+        return unreachable(b)
+      }
+      case 'Member': {
+        if (e.object.name === 'Math' && func.names.get(e.object)?.kind === 'math') return f64
+        const arr = arrayOf(e.object)
+        if (!arr) {
+          if (func.names.has(e.object)) {
+            fail('KILN_PROPERTY', `\`${e.object.name}\` is not an array, so it has no \`length\``, e.span)
+          }
+          return f64
+        }
+        return arr.kind === 'const' ? typeOfNumber(arr.values.length) : intRange(0, MAX_LENGTH)
+      }
+      case 'Index':
+        return index(e)
+      case 'Call': {
+        if (e.mathName !== null) return mathCall(e, e.mathName)
+        const b = func.names.get(e.callee)
+        if (b?.kind !== 'helper') {
+          for (const a of e.args) expr(a)
+          return f64
+        }
+        const helper = program.helpers.get(b.name)!
+        const args = e.args.map((a) => {
+          const t = expr(a)
+          if (t.kind === 'void') {
+            fail('KILN_RETURN_TYPE', 'this call returns nothing, so it has no value', a.span)
+            return f64
+          }
+          if (t.kind === 'array' && !arrayOf(a as NameRef)) return f64
+          if (a.kind === 'Name' && arrayOf(a)?.kind === 'const') {
+            fail('KILN_ARRAY_VALUE', `constant array \`${a.name}\` cannot be passed to a helper`, a.span, ['the helper can read the constant itself'])
+            return f64
+          }
+          return t
+        })
+        if (args.length !== helper.fn.params.length) {
+          fail('KILN_ARITY', `\`${b.name}\` takes ${helper.fn.params.length} argument${helper.fn.params.length === 1 ? '' : 's'}, not ${args.length}`, e.span)
+          return f64
+        }
+        const inst = callInstance(b.name, args)
+        s.calls.set(e, inst)
+        return inst.result
+      }
+      case 'Unary': {
+        if (e.op === '!') {
+          value(e.arg)
+          return bool
+        }
+        const a = numeric(e.arg)
+        if (e.op === '+') return a
+        if (e.op === '~') return a.kind === 'int' ? intRange(~a.hi, ~a.lo) : fullInt
+        return a.kind === 'int' && a.lo > 0 ? intRange(-a.hi, -a.lo) : f64
+      }
+      case 'Binary': {
+        switch (e.op) {
+          case '<': case '<=': case '>': case '>=': case '==': case '!=': case '===': case '!==':
+            value(e.left)
+            value(e.right)
+            return bool
+          default:
+            return arith(e.op, numeric(e.left), numeric(e.right))
+        }
+      }
+      case 'Logical': {
+        const l = value(e.left)
+        const r = value(e.right)
+        const j = join(l, r)
+        if (j === null) {
+          fail('KILN_TYPE_MIX', `\`${e.op}\` mixes a ${typeName(l)} and a ${typeName(r)}; in JS its value would be either one`, e.span, ['compare explicitly, for example `(a !== 0) && b`'])
+          return l
+        }
+        return j
+      }
+      case 'Cond': {
+        value(e.test)
+        const a = value(e.then)
+        const b = value(e.else)
+        const j = join(a, b)
+        if (j === null) {
+          fail('KILN_TYPE_MIX', `the branches of \`?:\` give a ${typeName(a)} and a ${typeName(b)}`, e.span)
+          return a
+        }
+        return j
+      }
+      case 'Assign': {
+        if (e.target.kind === 'Name') {
+          const v = varOf(e.target)
+          if (e.op === '=') {
+            const t = expr(e.value)
+            if (v === null) return t.kind === 'array' || t.kind === 'void' ? f64 : t
+            const step = incrementOf(e.value, v)
+            assign(v, step ? stepType(v, step.step, step.dir, e.span) : t, e.span)
+            return vars[v] ?? f64
+          }
+          const op = e.op.slice(0, -1)
+          const cur = v === null ? f64 : expr(e.target)
+          const rhs = numeric(e.value)
+          if (v === null) return f64
+          if (cur.kind === 'array') {
+            fail('KILN_ARRAY_ASSIGN', `cannot assign to \`${e.target.name}\`: it holds an array`, e.span)
+            return f64
+          }
+          const t = (op === '+' || op === '-') && rhs.kind === 'int' && rhs.lo >= 1
+            ? stepType(v, rhs, op === '+' ? 1 : -1, e.span)
+            : arith(op, cur.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : cur, rhs)
+          assign(v, t, e.span)
+          return vars[v] ?? f64
+        }
+        return indexAssign(e.target, e.op, e.value, e.span)
+      }
+      case 'Update': {
+        if (e.target.kind === 'Name') {
+          const v = varOf(e.target)
+          expr(e.target)
+          if (v === null) return f64
+          assign(v, stepType(v, { kind: 'int', lo: 1, hi: 1 }, e.op === '++' ? 1 : -1, e.span), e.span)
+          return vars[v] ?? f64
+        }
+        return indexAssign(e.target, e.op === '++' ? '+=' : '-=', null, e.span)
+      }
+      case 'Seq': {
+        let t: Type = voidType
+        for (const x of e.exprs) t = expr(x)
+        return t
+      }
+      default:
+        return unreachable(e)
+    }
+  }
+
+  /** `v + K` / `v - K` with K a positive int: the step, for loop-bounded increments. */
+  const incrementOf = (e: Expr, v: number): { step: Type; dir: 1 | -1 } | null => {
+    if (e.kind !== 'Binary' || (e.op !== '+' && e.op !== '-')) return null
+    if (e.left.kind !== 'Name' || varOf(e.left) !== v) return null
+    const step = s.types.get(e.right)
+    if (!step || step.kind !== 'int' || step.lo < 1) return null
+    return { step, dir: e.op === '+' ? 1 : -1 }
+  }
+
+  /** `a[i] = x`, `a[i] op= x`, `a[i]++`: the expression's value type. */
+  const indexAssign = (target: IndexExpr, op: string, valueExpr: Expr | null, span: Span): Type => {
+    const arr = arrayOf(target.object)
+    if (arr?.kind === 'const') {
+      fail('KILN_CONST_WRITE', `cannot write into constant array \`${target.object.name}\``, span, ['constant arrays are folded into the kernel; pass a typed array to write into'])
+    }
+    if (op === '=') {
+      const it = value(target.index)
+      if (it.kind === 'bool') fail('KILN_TYPE_MIX', 'an array index must be a number, not a boolean', target.index.span)
+      if (!arr) {
+        expr(target.object)
+        fail('KILN_NOT_INDEXABLE', `\`${target.object.name}\` is not an array`, target.object.span)
+      } else if (arr.kind === 'array') {
+        const iv = target.index.kind === 'Name' ? varOf(target.index) : null
+        if (iv !== null && it.kind === 'int' && it.lo >= 0 && s.facts.some((f) => f.index === iv && f.array === arr.var)) s.inBounds.add(target)
+      }
+      return value(valueExpr!)
+    }
+    const old = index(target)
+    s.types.set(target, old)
+    const rhs = valueExpr ? numeric(valueExpr) : { kind: 'int' as const, lo: 1, hi: 1 }
+    return arith(op.slice(0, -1), old, rhs)
+  }
+
+  const stmt = (st: Stmt): void => {
+    switch (st.kind) {
+      case 'Let':
+        for (const d of st.decls) {
+          const v = func.decls.get(d)
+          const t = expr(d.init)
+          if (v !== undefined) assign(v, t, d.span)
+        }
+        return
+      case 'If':
+        value(st.test)
+        stmt(st.then)
+        if (st.else) stmt(st.else)
+        return
+      case 'For': {
+        if (st.init) stmt(st.init)
+        s.loops.push(st)
+        if (st.test) value(st.test)
+        const facts = loopFacts(st)
+        s.facts.push(...facts)
+        stmt(st.body)
+        s.facts.length -= facts.length
+        if (st.update) expr(st.update)
+        s.loops.pop()
+        return
+      }
+      case 'While':
+        s.loops.push(st)
+        value(st.test)
+        stmt(st.body)
+        s.loops.pop()
+        return
+      case 'DoWhile':
+        s.loops.push(st)
+        stmt(st.body)
+        value(st.test)
+        s.loops.pop()
+        return
+      case 'Return':
+        s.returns.push({ type: st.value ? value(st.value) : voidType, span: st.span })
+        return
+      case 'Block':
+        for (const x of st.body) stmt(x)
+        return
+      case 'ExprStmt':
+        expr(st.expr)
+        return
+      case 'Break': case 'Continue': case 'Empty':
+        return
+      default:
+        unreachable(st)
+    }
+  }
+
+  for (let pass = 0; ; pass++) {
+    s = newPass()
+    for (const st of func.fn.body) stmt(st)
+    if (!s.changed) break
+    if (pass >= MAX_PASSES) throw new Error(`internal: type inference of ${func.name} did not converge`)
+  }
+
+  let result: Type | null = null
+  const withValue = s.returns.filter((r) => r.type.kind !== 'void')
+  if (withValue.length > 0) {
+    for (const r of s.returns) {
+      if (r.type.kind === 'void') {
+        fail('KILN_MISSING_RETURN', `\`${func.name || 'kernel'}\` returns a value elsewhere but nothing here`, r.span, ['return a number or boolean on every path'])
+        continue
+      }
+      const j = join(result, r.type)
+      if (j === null) fail('KILN_TYPE_MIX', `\`${func.name || 'kernel'}\` returns both a ${typeName(result!)} and a ${typeName(r.type)}`, r.span)
+      else result = j
+    }
+    if (canComplete(func.fn.body, func)) {
+      const end = func.fn.span.end
+      fail('KILN_MISSING_RETURN', `\`${func.name || 'kernel'}\` can reach its end without returning a value`, { file: func.fn.span.file, start: end - 1, end }, ['add a `return` at the end'])
+    }
+  }
+  return {
+    id, func, params,
+    vars: vars.map((t) => t ?? f64),
+    types: s.types, inBounds: s.inBounds, calls: s.calls,
+    result: result ?? voidType,
+  }
+}
+
+/** The operands of a chain of `&&` (each is true whenever the whole test is). */
+export function conjuncts(e: Expr): Expr[] {
+  return e.kind === 'Logical' && e.op === '&&' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e]
+}
+
+function isConstantTrue(e: Expr | null): boolean {
+  return e === null || (e.kind === 'Bool' && e.value) || (e.kind === 'Num' && e.value !== 0 && !Number.isNaN(e.value))
+}
+
+/** Whether control can fall off the end of a statement list. */
+export function canComplete(body: readonly Stmt[], func: ResolvedFunction): boolean {
+  for (const st of body) if (!stmtCanComplete(st, func)) return false
+  return true
+}
+
+function stmtCanComplete(st: Stmt, func: ResolvedFunction): boolean {
+  switch (st.kind) {
+    case 'Return': case 'Break': case 'Continue': return false
+    case 'If': return stmtCanComplete(st.then, func) || (st.else ? stmtCanComplete(st.else, func) : true)
+    case 'Block': return canComplete(st.body, func)
+    case 'For': case 'While': case 'DoWhile':
+      return !isConstantTrue(st.test) || func.breakTargets.has(st)
+    case 'Let': case 'ExprStmt': case 'Empty': return true
+    default: return unreachable(st)
+  }
+}
+
+export { isNumeric, I32_MAX }

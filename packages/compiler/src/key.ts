@@ -1,0 +1,101 @@
+// The cache key: one sha256 per kernel × signature over a canonical encoding of the compiler
+// identity, the signature, the kernel's normalized AST, every helper it reaches (transitively)
+// and the values of the constants they read. No paths, positions, comments or data.
+// Imports acorn and a hash only, never binaryen, so computing a key never loads the compiler.
+
+import { parse } from 'acorn'
+import { sha256 } from '@noble/hashes/sha2'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils'
+import type { SourceText } from './diagnostics.js'
+import { formatSignature, parseSignature } from './signature.js'
+import { compilerIdentity, DEFAULT_OPTIMIZE_LEVEL, type CompilerIdentity } from './version.js'
+
+export interface KeyInput {
+  source: string | SourceText
+  deps?: Record<string, string | SourceText>
+  constants?: Record<string, number | boolean | readonly number[] | ArrayLike<number>>
+  signature: string
+  optimizeLevel?: number
+}
+
+/** The parts a key is made of, kept with each stored entry so a miss can be explained. */
+export interface KeyParts {
+  compiler: CompilerIdentity
+  signature: string
+  /** Hash of the kernel's normalized AST. */
+  kernel: string
+  /** Helper name → hash of its normalized AST, for every helper reached. */
+  helpers: Record<string, string>
+  /** Constant name → canonical value text, for every constant read. */
+  constants: Record<string, string>
+}
+
+export interface KernelKey {
+  key: string
+  parts: KeyParts
+}
+
+const positionKeys = new Set(['start', 'end', 'loc', 'range', 'raw'])
+
+/** Canonical JSON of a function's AST: positions, comments, whitespace and raw text dropped. */
+export function normalizedAst(code: string): { text: string; names: Set<string> } {
+  const ast = parse(`(${code})`, { ecmaVersion: 'latest', sourceType: 'module' })
+  const names = new Set<string>()
+  const text = JSON.stringify(ast, (k, v) => {
+    if (positionKeys.has(k)) return undefined
+    if (v && typeof v === 'object' && v.type === 'Identifier') names.add(v.name)
+    if (typeof v === 'number') return canonicalNumber(v)
+    if (typeof v === 'bigint') return `${v}n`
+    return v
+  })
+  return { text, names }
+}
+
+function canonicalNumber(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v)
+}
+
+/** Canonical text of a constant value (distinguishes -0, NaN and array elements exactly). */
+export function canonicalConstant(v: number | boolean | readonly number[] | ArrayLike<number>): string {
+  if (typeof v === 'boolean') return String(v)
+  if (typeof v === 'number') return canonicalNumber(v)
+  return `[${Array.from(v as ArrayLike<number>, canonicalNumber).join(',')}]`
+}
+
+export function hashText(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)))
+}
+
+const codeOf = (s: string | SourceText): string => (typeof s === 'string' ? s : s.code)
+
+export function kernelKey(input: KeyInput): KernelKey {
+  const kernel = normalizedAst(codeOf(input.source))
+  const helpers: Record<string, string> = {}
+  const constants: Record<string, string> = {}
+  const deps = input.deps ?? {}
+  const consts = input.constants ?? {}
+  const visit = (names: Set<string>): void => {
+    for (const n of [...names].sort()) {
+      if (Object.hasOwn(deps, n) && !Object.hasOwn(helpers, n)) {
+        const h = normalizedAst(codeOf(deps[n]))
+        helpers[n] = hashText(h.text)
+        visit(h.names)
+      } else if (Object.hasOwn(consts, n) && !Object.hasOwn(constants, n)) {
+        constants[n] = canonicalConstant(consts[n])
+      }
+    }
+  }
+  visit(kernel.names)
+  const parts: KeyParts = {
+    compiler: compilerIdentity(input.optimizeLevel ?? DEFAULT_OPTIMIZE_LEVEL),
+    signature: formatSignature(parseSignature(input.signature)),
+    kernel: hashText(kernel.text),
+    helpers: sortObject(helpers),
+    constants: sortObject(constants),
+  }
+  return { key: hashText(JSON.stringify(parts)), parts }
+}
+
+function sortObject<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}

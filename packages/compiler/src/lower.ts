@@ -1,0 +1,563 @@
+// One typed instance → one binaryen function. Every JS operation is lowered to wasm that
+// gives exactly the JS result: ToInt32 for bitwise operands, element conversions on stores
+// (clamp for u8c, wrap for ints, round for f32), NaN for out-of-bounds reads.
+
+import binaryen from 'binaryen'
+import type { Expr, IndexExpr, LoopStmt, NameRef, Stmt } from './ast.js'
+import { unreachable } from './ast.js'
+import type { Instance } from './infer.js'
+import { mathConstants, mathFunctions } from './math.js'
+import { elementInfo, type ElementTypeName } from './signature.js'
+import { f64, isNumeric, rangeOf, type Type } from './types.js'
+
+type Ref = binaryen.ExpressionRef
+
+/** What the module assembler provides to each function. */
+export interface ModuleContext {
+  m: binaryen.Module
+  /** Requests a module-level runtime helper (`toInt32`, `fmod`, `round`); returns its name. */
+  helper(name: 'toInt32' | 'fmod' | 'round'): string
+  /** Requests a host Math import with `arity` f64 parameters; returns its internal name. */
+  mathImport(name: string, arity: number): string
+  /** Byte offset of a constant array inside the constant region. */
+  constArray(name: string): { offset: number; length: number }
+  /** Name of the global that holds the constant region's base address. */
+  constBase: string
+  constants: ReadonlyMap<string, number | boolean | readonly number[]>
+  /** Records that an instance reads or writes its array parameter `varId`. */
+  noteAccess(inst: Instance, varId: number, kind: 'read' | 'write'): void
+  /** Whether an (already lowered) instance reads or writes its array parameter `param`. */
+  touches(inst: Instance, param: number, kind: 'read' | 'write'): boolean
+}
+
+/** wasm type of a value type. */
+export function wasmType(t: Type): binaryen.Type {
+  switch (t.kind) {
+    case 'f64': return binaryen.f64
+    case 'int': case 'bool': return binaryen.i32
+    case 'void': return binaryen.none
+    case 'array': throw new Error('internal: arrays have no single wasm type')
+  }
+}
+
+/** wasm parameter types of a value type (arrays are a pointer and a length). */
+export function wasmParams(t: Type): binaryen.Type[] {
+  return t.kind === 'array' ? [binaryen.i32, binaryen.i32] : [wasmType(t)]
+}
+
+const shiftOf: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 }
+
+interface ArrayRef { element: ElementTypeName; ptr: number; len: number; varId: number }
+
+/**
+ * Lowers one instance. `abi` gives the wasm parameter types per source parameter; the kernel
+ * export takes f32 where the signature says f32, which this converts on entry.
+ */
+export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.Type[][]): void {
+  const m = ctx.m
+  const paramTypes = abi.flat()
+  const localTypes: binaryen.Type[] = []
+  const addLocal = (t: binaryen.Type): number => {
+    localTypes.push(t)
+    return paramTypes.length + localTypes.length - 1
+  }
+  const varLocals: number[][] = inst.vars.map((t) => wasmParams(t).map(addLocal))
+  const labels = new Map<LoopStmt, { brk: string; cont: string; top: string }>()
+  let labelCounter = 0
+
+  // Parameter entry: copy each wasm parameter into its var's locals, converting as needed.
+  const entry: Ref[] = []
+  let p = 0
+  inst.func.fn.params.forEach((_, i) => {
+    const t = inst.vars[i]
+    const wasm = abi[i]
+    if (t.kind === 'array') {
+      entry.push(m.local.set(varLocals[i][0], m.local.get(p, binaryen.i32)), m.local.set(varLocals[i][1], m.local.get(p + 1, binaryen.i32)))
+    } else {
+      let v = m.local.get(p, wasm[0])
+      if (wasm[0] === binaryen.f32) v = m.f64.promote(v)
+      const from: Type = wasm[0] === binaryen.i32 ? (inst.params[i].kind === 'bool' ? { kind: 'bool' } : { kind: 'int', lo: 0, hi: 0 }) : f64
+      entry.push(m.local.set(varLocals[i][0], coerce(v, from, t)))
+    }
+    p += wasm.length
+  })
+
+  function typeOf(e: Expr): Type {
+    const t = inst.types.get(e)
+    if (!t) throw new Error(`internal: untyped expression at ${e.span.start}`)
+    return t
+  }
+
+  function varOf(ref: NameRef): number {
+    const b = inst.func.names.get(ref)
+    if (b?.kind !== 'var') throw new Error(`internal: ${ref.name} is not a local`)
+    return b.id
+  }
+
+  function coerce(ref: Ref, from: Type, to: Type): Ref {
+    if (to.kind === 'f64') {
+      if (from.kind === 'int') return m.f64.convert_s.i32(ref)
+      if (from.kind === 'bool') return m.f64.convert_u.i32(ref)
+      return ref
+    }
+    if (to.kind === 'int' && from.kind === 'f64') throw new Error('internal: f64 value in an int register')
+    return ref
+  }
+
+  const lowerTo = (e: Expr, to: Type): Ref => coerce(lower(e), typeOf(e), to)
+  const toF64 = (e: Expr): Ref => lowerTo(e, f64)
+
+  /** ToInt32 of any value. */
+  function toI32(e: Expr): Ref {
+    const t = typeOf(e)
+    const r = lower(e)
+    return t.kind === 'f64' ? m.call(ctx.helper('toInt32'), [r], binaryen.i32) : r
+  }
+
+  /** JS truthiness as an i32 condition (nonzero = true). */
+  function truthyRef(ref: Ref, t: Type): Ref {
+    if (t.kind === 'f64') return m.f64.gt(m.f64.abs(ref), m.f64.const(0))
+    return ref
+  }
+  const truthy = (e: Expr): Ref => truthyRef(lower(e), typeOf(e))
+
+  function tempSet(ref: Ref, t: binaryen.Type): { set: Ref; get: () => Ref } {
+    const l = addLocal(t)
+    return { set: m.local.set(l, ref), get: () => m.local.get(l, t) }
+  }
+
+  function arrayOf(ref: NameRef): ArrayRef {
+    const v = varOf(ref)
+    const t = inst.vars[v]
+    if (t.kind !== 'array') throw new Error('internal: not an array')
+    return { element: t.element, ptr: varLocals[v][0], len: varLocals[v][1], varId: v }
+  }
+
+  function constArrayOf(ref: NameRef): { offset: number; length: number } | null {
+    const b = inst.func.names.get(ref)
+    return b?.kind === 'const' ? ctx.constArray(b.name) : null
+  }
+
+  /** Loads an element at `addr`; int-like elements give i32, the rest f64. */
+  function loadElement(element: ElementTypeName, addr: Ref): { ref: Ref; type: Type } {
+    const bytes = elementInfo[element].bytes
+    switch (element) {
+      case 'f64': return { ref: m.f64.load(0, bytes, addr), type: f64 }
+      case 'f32': return { ref: m.f64.promote(m.f32.load(0, bytes, addr)), type: f64 }
+      case 'u32': return { ref: m.f64.convert_u.i32(m.i32.load(0, bytes, addr)), type: f64 }
+      case 'i32': return { ref: m.i32.load(0, bytes, addr), type: { kind: 'int', lo: 0, hi: 0 } }
+      case 'i16': return { ref: m.i32.load16_s(0, bytes, addr), type: { kind: 'int', lo: 0, hi: 0 } }
+      case 'u16': return { ref: m.i32.load16_u(0, bytes, addr), type: { kind: 'int', lo: 0, hi: 0 } }
+      case 'i8': return { ref: m.i32.load8_s(0, bytes, addr), type: { kind: 'int', lo: 0, hi: 0 } }
+      case 'u8': case 'u8c': return { ref: m.i32.load8_u(0, bytes, addr), type: { kind: 'int', lo: 0, hi: 0 } }
+    }
+  }
+
+  /** Converts a value to what element `element` stores, and stores it at `addr`. */
+  function storeElement(element: ElementTypeName, addr: Ref, value: Ref, t: Type): Ref {
+    const bytes = elementInfo[element].bytes
+    const asI32 = (): Ref => (t.kind === 'f64' ? m.call(ctx.helper('toInt32'), [value], binaryen.i32) : value)
+    switch (element) {
+      case 'f64': return m.f64.store(0, bytes, addr, coerce(value, t, f64))
+      case 'f32': return m.f32.store(0, bytes, addr, m.f32.demote(coerce(value, t, f64)))
+      case 'i32': case 'u32': return m.i32.store(0, bytes, addr, asI32())
+      case 'i16': case 'u16': return m.i32.store16(0, bytes, addr, asI32())
+      case 'i8': case 'u8': return m.i32.store8(0, bytes, addr, asI32())
+      case 'u8c': {
+        if (t.kind === 'f64') {
+          // ToUint8Clamp: NaN → 0, clamp to [0, 255], round half to even.
+          const clamped = m.f64.nearest(m.f64.min(m.f64.max(value, m.f64.const(0)), m.f64.const(255)))
+          return m.i32.store8(0, 1, addr, m.i32.trunc_u_sat.f64(clamped))
+        }
+        if (t.kind === 'bool') return m.i32.store8(0, 1, addr, value)
+        const v = tempSet(value, binaryen.i32)
+        const lowClamped = m.select(m.i32.lt_s(v.get(), m.i32.const(0)), m.i32.const(0), v.get())
+        const clamped = m.select(m.i32.gt_s(v.get(), m.i32.const(255)), m.i32.const(255), lowClamped)
+        return m.block(null, [v.set, m.i32.store8(0, 1, addr, clamped)])
+      }
+    }
+  }
+
+  /**
+   * Evaluates the index of `target` into temps and gives the pieces of an element access:
+   * `valid` is null when the index is proven in bounds.
+   */
+  function access(target: IndexExpr): { setup: Ref[]; valid: Ref | null; addr: () => Ref; element: ElementTypeName | null; constOffset: number } {
+    const it = typeOf(target.index)
+    const constArr = constArrayOf(target.object)
+    const setup: Ref[] = []
+    let idx: () => Ref
+    let valid: Ref | null = null
+    const length = (): Ref => (constArr ? m.i32.const(constArr.length) : m.local.get(arrayOf(target.object).ptr + 1, binaryen.i32))
+    if (it.kind === 'f64') {
+      const f = tempSet(lower(target.index), binaryen.f64)
+      const i = tempSet(m.i32.trunc_u_sat.f64(f.get()), binaryen.i32)
+      setup.push(f.set, i.set)
+      idx = i.get
+      valid = m.i32.and(m.f64.eq(m.f64.convert_u.i32(i.get()), f.get()), m.i32.lt_u(i.get(), length()))
+    } else {
+      const i = tempSet(lower(target.index), binaryen.i32)
+      setup.push(i.set)
+      idx = i.get
+      if (!inst.inBounds.has(target)) valid = m.i32.lt_u(i.get(), length())
+    }
+    if (constArr) {
+      return {
+        setup, valid, element: null, constOffset: constArr.offset,
+        addr: () => m.i32.add(m.global.get(ctx.constBase, binaryen.i32), m.i32.shl(idx(), m.i32.const(3))),
+      }
+    }
+    const arr = arrayOf(target.object)
+    const shift = shiftOf[elementInfo[arr.element].bytes]
+    return {
+      setup, valid, element: arr.element, constOffset: 0,
+      addr: () => m.i32.add(m.local.get(arr.ptr, binaryen.i32), shift === 0 ? idx() : m.i32.shl(idx(), m.i32.const(shift))),
+    }
+  }
+
+  /** Reads the element at an access in `want` (its load type when in bounds, else f64 with NaN outside). */
+  function readAccess(a: ReturnType<typeof access>, want: Type): Ref {
+    let loaded: { ref: Ref; type: Type }
+    if (a.element === null) {
+      const v = m.f64.load(a.constOffset, 8, a.addr())
+      loaded = want.kind === 'int' ? { ref: m.i32.trunc_s_sat.f64(v), type: want } : { ref: v, type: f64 }
+    } else {
+      loaded = loadElement(a.element, a.addr())
+    }
+    if (a.valid === null) return coerce(loaded.ref, loaded.type, want)
+    return m.if(a.valid, coerce(loaded.ref, loaded.type, f64), m.f64.const(NaN))
+  }
+
+  function noteArray(target: IndexExpr, kind: 'read' | 'write'): void {
+    const b = inst.func.names.get(target.object)
+    if (b?.kind === 'var') ctx.noteAccess(inst, b.id, kind)
+  }
+
+  /** An arithmetic or bitwise operation on two lowered operands, giving type `t`. */
+  function arith(op: string, l: Ref, lt: Type, r: Ref, rt: Type, t: Type): Ref {
+    const int = t.kind === 'int'
+    const i32 = (ref: Ref, from: Type): Ref => (from.kind === 'f64' ? m.call(ctx.helper('toInt32'), [ref], binaryen.i32) : ref)
+    const fl = (): Ref => coerce(l, lt, f64)
+    const fr = (): Ref => coerce(r, rt, f64)
+    const intResult = (ref: Ref, unsigned = false): Ref => (int ? ref : unsigned ? m.f64.convert_u.i32(ref) : m.f64.convert_s.i32(ref))
+    switch (op) {
+      case '+': return int ? m.i32.add(l, r) : m.f64.add(fl(), fr())
+      case '-': return int ? m.i32.sub(l, r) : m.f64.sub(fl(), fr())
+      case '*': return int ? m.i32.mul(l, r) : m.f64.mul(fl(), fr())
+      case '/': return m.f64.div(fl(), fr())
+      case '**': return m.call(ctx.mathImport('pow', 2), [fl(), fr()], binaryen.f64)
+      case '%': return int ? m.i32.rem_s(l, r) : m.call(ctx.helper('fmod'), [fl(), fr()], binaryen.f64)
+      case '|': return intResult(m.i32.or(i32(l, lt), i32(r, rt)))
+      case '&': return intResult(m.i32.and(i32(l, lt), i32(r, rt)))
+      case '^': return intResult(m.i32.xor(i32(l, lt), i32(r, rt)))
+      case '<<': return intResult(m.i32.shl(i32(l, lt), i32(r, rt)))
+      case '>>': return intResult(m.i32.shr_s(i32(l, lt), i32(r, rt)))
+      case '>>>': return intResult(m.i32.shr_u(i32(l, lt), i32(r, rt)), true)
+    }
+    throw new Error(`internal: operator ${op}`)
+  }
+
+  function compare(op: string, e: Extract<Expr, { kind: 'Binary' }>): Ref {
+    const lt = typeOf(e.left)
+    const rt = typeOf(e.right)
+    const mixedStrict = (op === '===' || op === '!==') && (lt.kind === 'bool') !== (rt.kind === 'bool')
+    if (mixedStrict) {
+      // A boolean is never strictly equal to a number.
+      return m.block(null, [m.drop(lower(e.left)), m.drop(lower(e.right)), m.i32.const(op === '===' ? 0 : 1)], binaryen.i32)
+    }
+    if (rangeOf(lt) && rangeOf(rt)) {
+      const l = lower(e.left)
+      const r = lower(e.right)
+      switch (op) {
+        case '<': return m.i32.lt_s(l, r)
+        case '<=': return m.i32.le_s(l, r)
+        case '>': return m.i32.gt_s(l, r)
+        case '>=': return m.i32.ge_s(l, r)
+        case '==': case '===': return m.i32.eq(l, r)
+        case '!=': case '!==': return m.i32.ne(l, r)
+      }
+    }
+    const l = toF64(e.left)
+    const r = toF64(e.right)
+    switch (op) {
+      case '<': return m.f64.lt(l, r)
+      case '<=': return m.f64.le(l, r)
+      case '>': return m.f64.gt(l, r)
+      case '>=': return m.f64.ge(l, r)
+      case '==': case '===': return m.f64.eq(l, r)
+      case '!=': case '!==': return m.f64.ne(l, r)
+    }
+    throw new Error(`internal: comparison ${op}`)
+  }
+
+  function mathCall(e: Extract<Expr, { kind: 'Call' }>, name: string, t: Type): Ref {
+    const info = mathFunctions.get(name)!
+    const arg = (i: number): Ref => toF64(e.args[i])
+    if (info.lowering === 'import') {
+      return m.call(ctx.mathImport(name, e.args.length), e.args.map((_, i) => arg(i)), binaryen.f64)
+    }
+    const a0 = e.args[0]
+    switch (name) {
+      case 'abs': {
+        if (t.kind !== 'int') return m.f64.abs(arg(0))
+        const v = tempSet(lower(a0), binaryen.i32)
+        return m.block(null, [v.set, m.select(m.i32.lt_s(v.get(), m.i32.const(0)), m.i32.sub(m.i32.const(0), v.get()), v.get())], binaryen.i32)
+      }
+      case 'ceil': return t.kind === 'int' ? lower(a0) : m.f64.ceil(arg(0))
+      case 'floor': return t.kind === 'int' ? lower(a0) : m.f64.floor(arg(0))
+      case 'trunc': return t.kind === 'int' ? lower(a0) : m.f64.trunc(arg(0))
+      case 'round': return t.kind === 'int' ? lower(a0) : m.call(ctx.helper('round'), [arg(0)], binaryen.f64)
+      case 'sqrt': return m.f64.sqrt(arg(0))
+      case 'fround': return m.f64.promote(m.f32.demote(arg(0)))
+      case 'imul': return m.i32.mul(toI32(e.args[0]), toI32(e.args[1]))
+      case 'clz32': return m.i32.clz(toI32(a0))
+      case 'sign': {
+        if (t.kind === 'int') {
+          const v = tempSet(lower(a0), binaryen.i32)
+          return m.block(null, [v.set, m.i32.sub(m.i32.gt_s(v.get(), m.i32.const(0)), m.i32.lt_s(v.get(), m.i32.const(0)))], binaryen.i32)
+        }
+        const v = tempSet(arg(0), binaryen.f64)
+        return m.block(null, [v.set,
+          m.select(m.f64.gt(v.get(), m.f64.const(0)), m.f64.const(1), m.select(m.f64.lt(v.get(), m.f64.const(0)), m.f64.const(-1), v.get())),
+        ], binaryen.f64)
+      }
+      case 'min': case 'max': {
+        if (e.args.length === 0) return m.f64.const(name === 'min' ? Infinity : -Infinity)
+        if (t.kind === 'int') {
+          // Every argument is evaluated once, in order, into a temp; then the selects pick.
+          const temps = e.args.map((a) => tempSet(lower(a), binaryen.i32))
+          let acc = temps[0].get()
+          for (let i = 1; i < temps.length; i++) {
+            const accT = tempSet(acc, binaryen.i32)
+            const cmp = name === 'min' ? m.i32.lt_s(temps[i].get(), accT.get()) : m.i32.gt_s(temps[i].get(), accT.get())
+            acc = m.block(null, [accT.set, m.select(cmp, temps[i].get(), accT.get())], binaryen.i32)
+          }
+          return m.block(null, [...temps.map((x) => x.set), acc], binaryen.i32)
+        }
+        const temps = e.args.map((a) => tempSet(toF64(a), binaryen.f64))
+        let acc = temps[0].get()
+        for (let i = 1; i < temps.length; i++) acc = name === 'min' ? m.f64.min(acc, temps[i].get()) : m.f64.max(acc, temps[i].get())
+        return m.block(null, [...temps.map((x) => x.set), acc], binaryen.f64)
+      }
+    }
+    throw new Error(`internal: Math.${name}`)
+  }
+
+  function lower(e: Expr): Ref {
+    const t = typeOf(e)
+    switch (e.kind) {
+      case 'Num':
+        return t.kind === 'int' ? m.i32.const(e.value) : m.f64.const(e.value)
+      case 'Bool':
+        return m.i32.const(e.value ? 1 : 0)
+      case 'Name': {
+        const b = inst.func.names.get(e)!
+        switch (b.kind) {
+          case 'var': return m.local.get(varLocals[b.id][0], wasmType(t))
+          case 'builtin': return m.f64.const(b.value)
+          case 'const': {
+            const c = ctx.constants.get(b.name)
+            if (typeof c === 'boolean') return m.i32.const(c ? 1 : 0)
+            if (typeof c === 'number') return t.kind === 'int' ? m.i32.const(c) : m.f64.const(c)
+            throw new Error('internal: constant array as value')
+          }
+          case 'helper': case 'math':
+            throw new Error('internal: function as value')
+        }
+        return unreachable(b)
+      }
+      case 'Member': {
+        if (e.object.name === 'Math' && inst.func.names.get(e.object)?.kind === 'math') return m.f64.const(mathConstants[e.property])
+        const c = constArrayOf(e.object)
+        if (c) return m.i32.const(c.length)
+        return m.local.get(arrayOf(e.object).len, binaryen.i32)
+      }
+      case 'Index': {
+        noteArray(e, 'read')
+        const a = access(e)
+        return m.block(null, [...a.setup, readAccess(a, t)], wasmType(t))
+      }
+      case 'Call': {
+        if (e.mathName !== null) return mathCall(e, e.mathName, t)
+        const callee = inst.calls.get(e)!
+        const args: Ref[] = []
+        e.args.forEach((a, i) => {
+          const pt = callee.params[i]
+          if (pt.kind === 'array') {
+            const arr = arrayOf(a as NameRef)
+            args.push(m.local.get(arr.ptr, binaryen.i32), m.local.get(arr.len, binaryen.i32))
+            for (const kind of ['read', 'write'] as const) if (ctx.touches(callee, i, kind)) ctx.noteAccess(inst, arr.varId, kind)
+          } else {
+            args.push(lowerTo(a, pt))
+          }
+        })
+        return m.call(callee.id, args, wasmType(callee.result))
+      }
+      case 'Unary': {
+        const at = typeOf(e.arg)
+        switch (e.op) {
+          case '!': return m.i32.eqz(truthy(e.arg))
+          case '+': return coerce(lower(e.arg), at, t)
+          case '~': return m.i32.xor(toI32(e.arg), m.i32.const(-1))
+          case '-': return t.kind === 'int' ? m.i32.sub(m.i32.const(0), lower(e.arg)) : m.f64.neg(toF64(e.arg))
+        }
+        throw new Error('internal: unary operator')
+      }
+      case 'Binary':
+        switch (e.op) {
+          case '<': case '<=': case '>': case '>=': case '==': case '!=': case '===': case '!==':
+            return compare(e.op, e)
+          default:
+            return arith(e.op, lower(e.left), typeOf(e.left), lower(e.right), typeOf(e.right), t)
+        }
+      case 'Logical': {
+        const tmp = tempSet(lowerTo(e.left, t), wasmType(t))
+        const right = lowerTo(e.right, t)
+        const test = truthyRef(tmp.get(), t)
+        return m.block(null, [tmp.set, e.op === '&&' ? m.if(test, right, tmp.get()) : m.if(test, tmp.get(), right)], wasmType(t))
+      }
+      case 'Cond':
+        return m.if(truthy(e.test), lowerTo(e.then, t), lowerTo(e.else, t))
+      case 'Assign':
+        return lowerAssign(e, t)
+      case 'Update':
+        return lowerUpdate(e, t)
+      case 'Seq': {
+        const parts = e.exprs.map((x, i) => (i < e.exprs.length - 1 ? dropValue(x) : lower(x)))
+        return m.block(null, parts, wasmType(t))
+      }
+      default:
+        return unreachable(e)
+    }
+  }
+
+  function dropValue(e: Expr): Ref {
+    const t = typeOf(e)
+    return t.kind === 'void' ? lower(e) : m.drop(lower(e))
+  }
+
+  function lowerAssign(e: Extract<Expr, { kind: 'Assign' }>, t: Type): Ref {
+    if (e.target.kind === 'Name') {
+      const v = varOf(e.target)
+      const vt = inst.vars[v]
+      const local = varLocals[v][0]
+      if (e.op === '=') return m.local.tee(local, lowerTo(e.value, vt), wasmType(vt))
+      const op = e.op.slice(0, -1)
+      const rt = typeOf(e.value)
+      const value = arith(op, m.local.get(local, wasmType(vt)), vt, lower(e.value), rt, vt.kind === 'int' ? vt : f64)
+      return m.local.tee(local, vt.kind === 'int' ? value : coerce(value, f64, vt), wasmType(vt))
+    }
+    noteArray(e.target, 'write')
+    const a = access(e.target)
+    const element = a.element!
+    if (e.op === '=') {
+      const vt = typeOf(e.value)
+      const val = tempSet(lower(e.value), wasmType(vt))
+      const store = storeElement(element, a.addr(), val.get(), vt)
+      return m.block(null, [...a.setup, val.set, a.valid === null ? store : m.if(a.valid, store), val.get()], wasmType(vt))
+    }
+    noteArray(e.target, 'read')
+    const oldType = typeOf(e.target)
+    const old = readAccess(a, oldType)
+    const result = tempSet(arith(e.op.slice(0, -1), old, oldType, lower(e.value), typeOf(e.value), t), wasmType(t))
+    const store = storeElement(element, a.addr(), result.get(), t)
+    return m.block(null, [...a.setup, result.set, a.valid === null ? store : m.if(a.valid, store), result.get()], wasmType(t))
+  }
+
+  function lowerUpdate(e: Extract<Expr, { kind: 'Update' }>, t: Type): Ref {
+    const delta = e.op === '++' ? 1 : -1
+    if (e.target.kind === 'Name') {
+      const v = varOf(e.target)
+      const vt = inst.vars[v]
+      const local = varLocals[v][0]
+      const wt = wasmType(vt)
+      const next = (ref: Ref): Ref => (vt.kind === 'int' ? m.i32.add(ref, m.i32.const(delta)) : m.f64.add(ref, m.f64.const(delta)))
+      if (e.prefix) return m.local.tee(local, next(m.local.get(local, wt)), wt)
+      const old = tempSet(m.local.get(local, wt), wt)
+      return m.block(null, [old.set, m.local.set(local, next(old.get())), old.get()], wt)
+    }
+    noteArray(e.target, 'read')
+    noteArray(e.target, 'write')
+    const a = access(e.target)
+    const element = a.element!
+    const oldType = typeOf(e.target)
+    const old = tempSet(readAccess(a, oldType), wasmType(oldType))
+    const one: Type = { kind: 'int', lo: 1, hi: 1 }
+    const next = tempSet(arith(delta === 1 ? '+' : '-', old.get(), oldType, m.i32.const(1), one, t), wasmType(t))
+    const store = storeElement(element, a.addr(), next.get(), t)
+    const value = e.prefix ? next.get() : coerce(old.get(), oldType, t)
+    return m.block(null, [...a.setup, old.set, next.set, a.valid === null ? store : m.if(a.valid, store), value], wasmType(t))
+  }
+
+  function loopLabels(l: LoopStmt): { brk: string; cont: string; top: string } {
+    let x = labels.get(l)
+    if (!x) {
+      const n = labelCounter++
+      x = { brk: `brk${n}`, cont: `cont${n}`, top: `top${n}` }
+      labels.set(l, x)
+    }
+    return x
+  }
+
+  function stmts(list: readonly Stmt[]): Ref {
+    return m.block(null, list.map(stmt))
+  }
+
+  function stmt(s: Stmt): Ref {
+    switch (s.kind) {
+      case 'Let':
+        return m.block(null, s.decls.map((d) => {
+          const v = inst.func.decls.get(d)!
+          return m.local.set(varLocals[v][0], lowerTo(d.init, inst.vars[v]))
+        }))
+      case 'If':
+        return m.if(truthy(s.test), stmt(s.then), s.else ? stmt(s.else) : undefined)
+      case 'For': {
+        const l = loopLabels(s)
+        const parts: Ref[] = []
+        if (s.test) parts.push(m.br(l.brk, m.i32.eqz(truthy(s.test))))
+        parts.push(m.block(l.cont, [stmt(s.body)]))
+        if (s.update) parts.push(dropValue(s.update))
+        parts.push(m.br(l.top))
+        return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), m.loop(l.top, m.block(null, parts))])
+      }
+      case 'While': {
+        const l = loopLabels(s)
+        return m.block(l.brk, [m.loop(l.top, m.block(null, [
+          m.br(l.brk, m.i32.eqz(truthy(s.test))),
+          m.block(l.cont, [stmt(s.body)]),
+          m.br(l.top),
+        ]))])
+      }
+      case 'DoWhile': {
+        const l = loopLabels(s)
+        return m.block(l.brk, [m.loop(l.top, m.block(null, [
+          m.block(l.cont, [stmt(s.body)]),
+          m.br(l.top, truthy(s.test)),
+        ]))])
+      }
+      case 'Break':
+        return m.br(loopLabels(inst.func.jumps.get(s)!).brk)
+      case 'Continue':
+        return m.br(loopLabels(inst.func.jumps.get(s)!).cont)
+      case 'Return':
+        if (!s.value) return m.return()
+        if (inst.result.kind === 'void') return m.block(null, [dropValue(s.value), m.return()])
+        return m.return(lowerTo(s.value, inst.result))
+      case 'Block':
+        return stmts(s.body)
+      case 'ExprStmt':
+        return dropValue(s.expr)
+      case 'Empty':
+        return m.nop()
+      default:
+        return unreachable(s)
+    }
+  }
+
+  const body = [...entry, stmts(inst.func.fn.body)]
+  if (inst.result.kind !== 'void') body.push(m.unreachable())
+  m.addFunction(inst.id, binaryen.createType(paramTypes), wasmType(inst.result), localTypes, m.block(null, body))
+}
+
+export { isNumeric }

@@ -1,0 +1,102 @@
+// Value types of the kernel language as the compiler sees them. Every number is a JS number;
+// `int` marks numbers proven to be integers in [lo, hi] ⊂ int32 and never -0, which may live
+// in an i32 register without changing any result.
+
+import type { ElementTypeName, ParamType } from './signature.js'
+
+export type Type =
+  | { kind: 'f64' }
+  | { kind: 'int'; lo: number; hi: number }
+  | { kind: 'bool' }
+  | { kind: 'array'; element: ElementTypeName }
+  | { kind: 'void' }
+
+export const I32_MIN = -2147483648
+export const I32_MAX = 2147483647
+/** Kernel memory is capped below 2 GiB (see the runtime), so any length fits well inside int32. */
+export const MAX_LENGTH = 2147418112
+
+export const f64: Type = { kind: 'f64' }
+export const bool: Type = { kind: 'bool' }
+export const voidType: Type = { kind: 'void' }
+export const fullInt: Type = { kind: 'int', lo: I32_MIN, hi: I32_MAX }
+
+/** An int type if [lo, hi] fits int32, else f64. */
+export function intRange(lo: number, hi: number): Type {
+  return lo >= I32_MIN && hi <= I32_MAX && lo <= hi ? { kind: 'int', lo, hi } : f64
+}
+
+export function isNumeric(t: Type): t is { kind: 'f64' } | { kind: 'int'; lo: number; hi: number } {
+  return t.kind === 'f64' || t.kind === 'int'
+}
+
+/** The type of a numeric literal or folded constant. */
+export function typeOfNumber(v: number): Type {
+  return Number.isInteger(v) && !Object.is(v, -0) && v >= I32_MIN && v <= I32_MAX ? { kind: 'int', lo: v, hi: v } : f64
+}
+
+/** Range of an int-typed value; bool counts as [0, 1] (ToNumber). */
+export function rangeOf(t: Type): { lo: number; hi: number } | null {
+  if (t.kind === 'int') return { lo: t.lo, hi: t.hi }
+  if (t.kind === 'bool') return { lo: 0, hi: 1 }
+  return null
+}
+
+/** Least upper bound of two value types, or null when they cannot share a register. */
+export function join(a: Type | null, b: Type): Type | null {
+  if (a === null) return b
+  if (a.kind === 'int' && b.kind === 'int') return intRange(Math.min(a.lo, b.lo), Math.max(a.hi, b.hi))
+  if (isNumeric(a) && isNumeric(b)) return f64
+  if (a.kind === b.kind && a.kind !== 'array') return a
+  if (a.kind === 'array' && b.kind === 'array' && a.element === b.element) return a
+  return null
+}
+
+export function sameType(a: Type | null, b: Type | null): boolean {
+  if (a === null || b === null) return a === b
+  if (a.kind !== b.kind) return false
+  if (a.kind === 'int' && b.kind === 'int') return a.lo === b.lo && a.hi === b.hi
+  if (a.kind === 'array' && b.kind === 'array') return a.element === b.element
+  return true
+}
+
+export function typeName(t: Type): string {
+  switch (t.kind) {
+    case 'f64': return 'number'
+    case 'int': return 'number'
+    case 'bool': return 'boolean'
+    case 'array': return `${t.element}[]`
+    case 'void': return 'undefined'
+  }
+}
+
+/** The type a loaded element has when the index is proven in bounds. */
+export function elementValueType(element: ElementTypeName): Type {
+  switch (element) {
+    case 'u8': case 'u8c': return { kind: 'int', lo: 0, hi: 255 }
+    case 'i8': return { kind: 'int', lo: -128, hi: 127 }
+    case 'u16': return { kind: 'int', lo: 0, hi: 65535 }
+    case 'i16': return { kind: 'int', lo: -32768, hi: 32767 }
+    case 'i32': return fullInt
+    case 'u32': case 'f32': case 'f64': return f64
+  }
+}
+
+/** The type a kernel parameter has inside the kernel, after the runtime's coercion. */
+export function paramValueType(p: ParamType): Type {
+  if (p.kind === 'array') return { kind: 'array', element: p.element }
+  switch (p.type) {
+    case 'i32': return fullInt
+    case 'bool': return bool
+    case 'f64': case 'f32': case 'u32': return f64
+  }
+}
+
+/** A stable text for instance keys. */
+export function typeKey(t: Type): string {
+  switch (t.kind) {
+    case 'int': return `int[${t.lo},${t.hi}]`
+    case 'array': return `${t.element}[]`
+    default: return t.kind
+  }
+}
