@@ -1,0 +1,10 @@
+// kiln: numeric kernels compiled to WebAssembly per signature, called synchronously.
+// The compiler is loaded only by dynamic import, when a signature must be compiled here.
+
+export { kernel } from './kernel.js'
+export type { AnyFunction, Kernel, KernelOptions, Tier } from './kernel.js'
+export { KilnError } from './errors.js'
+export { alloc, free, reserveMemory, kernelMemory, MAX_PAGES } from './memory.js'
+export type { TypedArray, TypedArrayConstructor } from './memory.js'
+export { cacheStats } from './loader.js'
+export type { Diagnostic, DiagnosticCode } from '@kiln/compiler/diagnostics'

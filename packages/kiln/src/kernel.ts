@@ -1,0 +1,261 @@
+// kernel(fn, options): a synchronous callable that runs compiled wasm for the call's signature
+// when it is ready, and the function itself as plain JS (same results) until then.
+
+import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
+import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError } from './args.js'
+import { KilnError } from './errors.js'
+import { compileKernelModule, instantiateKernel, type KernelSource, type ReadyKernel } from './loader.js'
+import { kernelMemory, type TypedArray } from './memory.js'
+
+/** What serves a signature: a precompiled artifact, a persistent store, a compile in this process, or plain JS. */
+export type Tier = 'aot' | 'store' | 'compiled' | 'js'
+
+export interface KernelOptions {
+  /** Keep compiled modules in the persistent caches (file store, IndexedDB). @default false */
+  cache?: boolean
+  /** Signatures to compile eagerly, e.g. `['(f64[], f64) => void']`; arguments are coerced to them. @default [] */
+  signatures?: string[]
+  /** Helper functions and module-scope constants the kernel uses, by name. The Vite plugin fills this in. @default {} */
+  deps?: Record<string, unknown>
+  /** Kernel id in messages and cache entries. @default fn.name */
+  name?: string
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (...args: any[]) => any
+
+export type Kernel<F extends AnyFunction> = F & {
+  /** Waits until every declared signature is compiled (rejects with a KilnError if one fails). */
+  ready(): Promise<void>
+  /** Compiles one signature (or waits for it) and resolves when calls with it run wasm. */
+  compile(signature: string): Promise<void>
+  /** What serves calls with this signature now. */
+  tier(signature: string): Tier
+  /** The kernel id. */
+  readonly id: string
+  /** Signatures known so far (declared and specialized). */
+  signatures(): string[]
+}
+
+interface Entry {
+  params: ParamType[]
+  paramKey: string
+  /** Signature text given to the compiler. */
+  signature: string
+  declaredResult: ResultType | null
+  coerce: boolean
+  tier: Tier
+  ready: ReadyKernel | null
+  pending: Promise<void> | null
+  error: KilnError | null
+  /** Reused wasm argument list (calls are synchronous and never reentrant). */
+  wasmArgs: number[]
+  /** Position of each parameter's first wasm argument. */
+  argPos: number[]
+  written: boolean[]
+  hasArrays: boolean
+}
+
+function splitDeps(id: string, deps: Record<string, unknown>): Pick<KernelSource, 'helpers' | 'constants'> {
+  const helpers: Record<string, string> = {}
+  const constants: Record<string, number | boolean | readonly number[]> = {}
+  for (const [name, v] of Object.entries(deps)) {
+    if (typeof v === 'function') helpers[name] = Function.prototype.toString.call(v)
+    else if (typeof v === 'number' || typeof v === 'boolean') constants[name] = v
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) constants[name] = v.slice()
+    else if (ArrayBuffer.isView(v) && !(v instanceof DataView)) constants[name] = Array.from(v as unknown as ArrayLike<number>)
+    else {
+      throw KilnError.of('KILN_BAD_CONSTANT', `kernel ${id}: dependency \`${name}\` is ${v === null ? 'null' : typeof v}, which is neither a helper function nor a constant`, [
+        'deps hold helper functions and constants (numbers, booleans, arrays of numbers); pass anything else as an argument',
+      ])
+    }
+  }
+  return { helpers, constants }
+}
+
+export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}): Kernel<F> {
+  if (typeof fn !== 'function') throw KilnError.of('KILN_NOT_FUNCTION', `kernel() takes a function, got ${typeof fn}`)
+  const id = options.name ?? (fn.name || 'kernel')
+  const source: KernelSource = { id, code: Function.prototype.toString.call(fn), ...splitDeps(id, options.deps ?? {}) }
+  const entries: Entry[] = []
+  const byKey = new Map<string, Entry>()
+  const declared: Entry[] = []
+  let last: Entry | null = null
+
+  const makeEntry = (params: ParamType[], result: ResultType | null): Entry => {
+    const paramKey = formatParams(params)
+    const existing = byKey.get(paramKey)
+    if (existing) return existing
+    const argPos: number[] = []
+    let n = 0
+    for (const p of params) {
+      argPos.push(n)
+      n += p.kind === 'array' ? 2 : 1
+    }
+    const e: Entry = {
+      params, paramKey, signature: result === null ? paramKey : `${paramKey} => ${result}`, declaredResult: result,
+      coerce: needsCoercion(params), tier: 'js', ready: null, pending: null, error: null,
+      wasmArgs: new Array(n).fill(0), argPos, written: params.map(() => false), hasArrays: params.some((p) => p.kind === 'array'),
+    }
+    entries.push(e)
+    byKey.set(paramKey, e)
+    return e
+  }
+
+  const parse = (signature: string): { params: ParamType[]; result: ResultType | null } => {
+    try {
+      return parseSignature(signature)
+    } catch (err) {
+      if (err instanceof SignatureError) throw KilnError.of('KILN_SIGNATURE', `kernel ${id}: ${err.message}`)
+      throw err
+    }
+  }
+
+  for (const s of options.signatures ?? []) {
+    const sig = parse(s)
+    declared.push(makeEntry(sig.params, sig.result))
+  }
+
+  const startCompile = (e: Entry): Promise<void> => {
+    e.pending ??= compileKernelModule(source, e.signature)
+      .then(instantiateKernel)
+      .then((ready) => {
+        e.ready = ready
+        e.written = ready.meta.params.map((p) => p.written)
+        e.tier = 'compiled'
+        e.error = null
+      })
+      .catch((err: unknown) => {
+        e.error = err instanceof KilnError ? err : KilnError.of('KILN_INTERNAL', String(err))
+        throw e.error
+      })
+    return e.pending
+  }
+
+  const compileInBackground = (e: Entry): void => {
+    startCompile(e).catch((err: KilnError) => {
+      console.error(`[kiln] kernel ${id} ${e.signature} stays plain JS: it does not compile.\n${err.message}`)
+    })
+  }
+
+  const findEntry = (args: unknown[]): Entry => {
+    if (last && argsMatch(last.params, args)) return last
+    for (const e of entries) if (argsMatch(e.params, args)) return (last = e)
+    const detected = detectParams(args)
+    if (typeof detected === 'string') throw noSignatureError(id, args, entries.map((e) => e.signature), detected)
+    if (declared.length > 0 && detected.length !== declared[0].params.length) {
+      throw noSignatureError(id, args, entries.map((e) => e.signature), `it takes ${declared[0].params.length} arguments`)
+    }
+    return (last = makeEntry(detected, null))
+  }
+
+  const call = function (this: unknown, ...args: unknown[]): unknown {
+    const e = findEntry(args)
+    if (e.coerce) coerceArgs(e.params, args)
+    if (e.ready) {
+      const out = invoke(e, e.ready, args)
+      if (out !== NOT_RUN) return coerceResult(e.ready.meta.result, out)
+    } else if (!e.pending) {
+      compileInBackground(e)
+    }
+    return coerceResult(e.declaredResult, fn.apply(undefined, args))
+  } as Kernel<F>
+
+  Object.defineProperty(call, 'id', { value: id })
+  Object.defineProperty(call, 'name', { value: id })
+  call.ready = async () => {
+    await Promise.all([...declared.map(startCompile), ...entries.filter((e) => e.pending).map((e) => e.pending)])
+  }
+  call.compile = (signature: string) => {
+    const sig = parse(signature)
+    return startCompile(makeEntry(sig.params, sig.result))
+  }
+  call.tier = (signature: string): Tier => byKey.get(formatParams(parse(signature).params))?.tier ?? 'js'
+  call.signatures = () => entries.map((e) => e.signature)
+  return call
+}
+
+const NOT_RUN = Symbol('not run')
+
+/**
+ * Runs the wasm export. Arrays already in kernel memory pass by pointer; others are copied in
+ * (one copy per underlying buffer, so aliased views stay aliased) and, where the kernel writes
+ * them, copied back. Returns NOT_RUN when staging room cannot be had (the caller runs plain JS).
+ */
+function invoke(e: Entry, ready: ReadyKernel, args: unknown[]): unknown {
+  const w = e.wasmArgs
+  if (!e.hasArrays) {
+    for (let i = 0; i < args.length; i++) w[i] = args[i] as number
+    return ready.fn.apply(undefined, w)
+  }
+  const mem = kernelMemory()
+  let staged: number[] | null = null
+  for (let i = 0; i < args.length; i++) {
+    const p = e.params[i]
+    const pos = e.argPos[i]
+    if (p.kind === 'array') {
+      const a = args[i] as TypedArray
+      if (a.buffer === mem.buffer) {
+        mem.checkLive(a)
+        w[pos] = a.byteOffset
+        w[pos + 1] = a.length
+      } else {
+        ;(staged ??= []).push(i)
+      }
+    } else {
+      w[pos] = args[i] as number
+    }
+  }
+  if (staged === null) return ready.fn.apply(undefined, w)
+  const blocks = stageArrays(e, args, staged)
+  if (blocks === null) return NOT_RUN
+  try {
+    return ready.fn.apply(undefined, w)
+  } finally {
+    const buffer = mem.buffer
+    for (const i of staged) {
+      if (!e.written[i]) continue
+      const a = args[i] as TypedArray
+      new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(buffer, w[e.argPos[i]], a.byteLength))
+    }
+    for (const b of blocks) mem.release(b)
+  }
+}
+
+/** Copies arrays into kernel memory, one block per source buffer; fills their wasm arguments. */
+function stageArrays(e: Entry, args: unknown[], staged: number[]): number[] | null {
+  const mem = kernelMemory()
+  const groups = new Map<ArrayBufferLike, { lo: number; hi: number; members: number[] }>()
+  for (const i of staged) {
+    const a = args[i] as TypedArray
+    const g = groups.get(a.buffer)
+    const end = a.byteOffset + a.byteLength
+    if (g) {
+      g.lo = Math.min(g.lo, a.byteOffset)
+      g.hi = Math.max(g.hi, end)
+      g.members.push(i)
+    } else {
+      groups.set(a.buffer, { lo: a.byteOffset, hi: end, members: [i] })
+    }
+  }
+  const blocks: number[] = []
+  for (const [buffer, g] of groups) {
+    const size = g.hi - g.lo
+    const block = mem.stage(size + 8)
+    if (block === null) {
+      for (const b of blocks) mem.release(b)
+      return null
+    }
+    blocks.push(block)
+    // Keep the source's alignment modulo 8 so every element stays naturally aligned.
+    const base = block + (g.lo % 8)
+    new Uint8Array(mem.buffer, base, size).set(new Uint8Array(buffer, g.lo, size))
+    for (const i of g.members) {
+      const a = args[i] as TypedArray
+      const pos = e.argPos[i]
+      e.wasmArgs[pos] = base + (a.byteOffset - g.lo)
+      e.wasmArgs[pos + 1] = a.length
+    }
+  }
+  return blocks
+}
