@@ -32,13 +32,25 @@ export function emitWasm(input: EmitInput): EmitOutput {
   const m = new binaryen.Module()
   try {
     m.setFeatures(features)
-    m.setMemory(1, 65536, null, [], false, false, 'mem')
+    // Binaryen binds loads and stores to the memory when they are built, so the (imported)
+    // memory and its constant segment are set up before any function is lowered.
+    const constLayout = new Map<string, { offset: number; length: number }>()
+    let constBytes = 0
+    for (const inst of input.instances) {
+      for (const b of inst.func.names.values()) {
+        const values = b.kind === 'const' ? input.constants.get(b.name) : undefined
+        if (Array.isArray(values) && !constLayout.has((b as { name: string }).name)) {
+          constLayout.set((b as { name: string }).name, { offset: constBytes, length: values.length })
+          constBytes += values.length * 8
+        }
+      }
+    }
+    const segments = constBytes > 0 ? [constantSegment(constLayout, input.constants, constBytes)] : []
+    m.setMemory(1, 65536, null, segments, false, false, 'mem')
     m.addMemoryImport('mem', 'env', 'memory')
 
     const helpers = new Set<string>()
     const mathImports = new Map<string, { name: string; arity: number }>()
-    const constLayout = new Map<string, { offset: number; length: number }>()
-    let constBytes = 0
     const access = new Map<Instance, Map<number, Set<'read' | 'write'>>>()
 
     const ctx: ModuleContext = {
@@ -55,13 +67,8 @@ export function emitWasm(input: EmitInput): EmitOutput {
         return internal
       },
       constArray(name) {
-        let slot = constLayout.get(name)
-        if (!slot) {
-          const values = input.constants.get(name) as readonly number[]
-          slot = { offset: constBytes, length: values.length }
-          constLayout.set(name, slot)
-          constBytes += values.length * 8
-        }
+        const slot = constLayout.get(name)
+        if (!slot) throw new Error(`internal: constant array ${name} was not laid out`)
         return slot
       },
       noteAccess(inst, varId, kind) {
@@ -86,7 +93,7 @@ export function emitWasm(input: EmitInput): EmitOutput {
     for (const [internal, { name, arity }] of mathImports) {
       m.addFunctionImport(internal, 'Math', name, binaryen.createType(new Array(arity).fill(binaryen.f64)), binaryen.f64)
     }
-    if (constBytes > 0) addConstantRegion(m, ctx.constBase, constLayout, input.constants, constBytes)
+    if (constBytes > 0) addConstantInit(m, ctx.constBase, constBytes)
 
     if (!m.validate()) throw new Error('internal: generated module does not validate')
     binaryen.setOptimizeLevel(input.optimizeLevel)
@@ -161,20 +168,19 @@ function addRuntimeHelpers(m: binaryen.Module, wanted: Set<string>): void {
  * Constant arrays live in kernel memory at a base the runtime allocates: a passive segment
  * copied by `__kiln_init(base)`, so instantiation never writes into memory others own.
  */
-function addConstantRegion(
-  m: binaryen.Module, baseGlobal: string, layout: Map<string, { offset: number; length: number }>,
-  constants: ReadonlyMap<string, ConstValue>, bytes: number,
-): void {
+function constantSegment(layout: Map<string, { offset: number; length: number }>, constants: ReadonlyMap<string, ConstValue>, bytes: number): binaryen.MemorySegment {
   const data = new Uint8Array(bytes)
   const view = new DataView(data.buffer)
   for (const [name, { offset }] of layout) {
     const values = constants.get(name) as readonly number[]
     values.forEach((v, i) => view.setFloat64(offset + i * 8, v, true))
   }
-  m.addGlobal(baseGlobal, binaryen.i32, true, m.i32.const(0))
+  return { name: 'consts', offset: 0, data, passive: true } as binaryen.MemorySegment
+}
+
+function addConstantInit(m: binaryen.Module, baseGlobal: string, bytes: number): void {
   const { i32 } = binaryen
-  // Re-create the memory with the segment (binaryen keeps segments on setMemory).
-  m.setMemory(1, 65536, null, [{ name: 'consts', offset: 0, data, passive: true } as binaryen.MemorySegment], false, false, 'mem')
+  m.addGlobal(baseGlobal, i32, true, m.i32.const(0))
   m.addFunction('kiln.init', i32, binaryen.none, [], m.block(null, [
     m.global.set(baseGlobal, m.local.get(0, i32)),
     m.memory.init('consts', m.local.get(0, i32), m.i32.const(0), m.i32.const(bytes), 'mem'),

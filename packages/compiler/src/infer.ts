@@ -82,6 +82,8 @@ interface PassState {
   changed: boolean
   /** (index var, array var) pairs known to satisfy index < array.length here. */
   facts: { index: number; array: number }[]
+  /** Narrower ranges of int locals inside loop bodies whose test bounds them. */
+  narrow: Map<number, Type>
   loops: LoopStmt[]
 }
 
@@ -98,7 +100,7 @@ function inferInstance(
   let s: PassState = newPass()
 
   function newPass(): PassState {
-    return { types: new Map(), inBounds: new Set(), calls: new Map(), returns: [], changed: false, facts: [], loops: [] }
+    return { types: new Map(), inBounds: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [] }
   }
   const fail = (code: DiagnosticCode, message: string, span: Span, notes: string[] = []): void => report(diagnostic(code, message, span, notes))
 
@@ -291,6 +293,50 @@ function inferInstance(
     return null
   }
 
+  /**
+   * Inside the body of a loop whose test is `v < B` (and v is not assigned in the body), v is
+   * below B's upper bound; likewise for the other comparisons. Returns the previous entries.
+   */
+  const narrowForBody = (loop: LoopStmt): Map<number, Type | undefined> => {
+    const saved = new Map<number, Type | undefined>()
+    if (loop.kind === 'DoWhile' || !loop.test) return saved
+    const assigned = func.assignedInBody.get(loop)!
+    for (const c of conjuncts(loop.test)) {
+      if (c.kind !== 'Binary') continue
+      const flip: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' }
+      let op = c.op as string
+      let vExpr = c.left
+      let bExpr = c.right
+      if (!(op in flip)) continue
+      if (vExpr.kind !== 'Name' || varOf(vExpr) === null) {
+        ;[vExpr, bExpr] = [bExpr, vExpr]
+        op = flip[op]
+      }
+      if (vExpr.kind !== 'Name') continue
+      const v = varOf(vExpr)
+      if (v === null || assigned.has(v)) continue
+      const cur = s.narrow.get(v) ?? vars[v]
+      const rb = rangeOf(s.types.get(bExpr) ?? f64)
+      if (cur?.kind !== 'int' || !rb) continue
+      let { lo, hi } = cur
+      if (op === '<') hi = Math.min(hi, rb.hi - 1)
+      if (op === '<=') hi = Math.min(hi, rb.hi)
+      if (op === '>') lo = Math.max(lo, rb.lo + 1)
+      if (op === '>=') lo = Math.max(lo, rb.lo)
+      if (lo > hi) continue
+      if (!saved.has(v)) saved.set(v, s.narrow.get(v))
+      s.narrow.set(v, { kind: 'int', lo, hi })
+    }
+    return saved
+  }
+
+  const restoreNarrow = (saved: Map<number, Type | undefined>): void => {
+    for (const [v, t] of saved) {
+      if (t === undefined) s.narrow.delete(v)
+      else s.narrow.set(v, t)
+    }
+  }
+
   const loopFacts = (loop: LoopStmt): { index: number; array: number }[] => {
     if (loop.kind !== 'For' || !loop.test) return []
     const facts: { index: number; array: number }[] = []
@@ -354,7 +400,7 @@ function inferInstance(
         const b = func.names.get(e)
         if (!b) return f64 // already reported by resolve
         switch (b.kind) {
-          case 'var': return vars[b.id] ?? f64
+          case 'var': return s.narrow.get(b.id) ?? vars[b.id] ?? f64
           case 'builtin': return f64
           case 'const': {
             const c = program.constants.get(b.name)!
@@ -550,7 +596,9 @@ function inferInstance(
         if (st.test) value(st.test)
         const facts = loopFacts(st)
         s.facts.push(...facts)
+        const saved = narrowForBody(st)
         stmt(st.body)
+        restoreNarrow(saved)
         s.facts.length -= facts.length
         if (st.update) expr(st.update)
         s.loops.pop()
@@ -559,7 +607,11 @@ function inferInstance(
       case 'While':
         s.loops.push(st)
         value(st.test)
-        stmt(st.body)
+        {
+          const saved = narrowForBody(st)
+          stmt(st.body)
+          restoreNarrow(saved)
+        }
         s.loops.pop()
         return
       case 'DoWhile':

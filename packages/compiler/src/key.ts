@@ -7,6 +7,7 @@ import { parse } from 'acorn'
 import { sha256 } from '@noble/hashes/sha2'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils'
 import type { SourceText } from './diagnostics.js'
+import { isSsrNamespace } from './ssr.js'
 import { formatSignature, parseSignature } from './signature.js'
 import { compilerIdentity, DEFAULT_OPTIMIZE_LEVEL, type CompilerIdentity } from './version.js'
 
@@ -43,12 +44,26 @@ export function normalizedAst(code: string): { text: string; names: Set<string> 
   const names = new Set<string>()
   const text = JSON.stringify(ast, (k, v) => {
     if (positionKeys.has(k)) return undefined
+    if (v && typeof v === 'object') v = seeThroughSsr(v)
     if (v && typeof v === 'object' && v.type === 'Identifier') names.add(v.name)
     if (typeof v === 'number') return canonicalNumber(v)
     if (typeof v === 'bigint') return `${v}n`
     return v
   })
   return { text, names }
+}
+
+/** `ns.name` and `(0, ns.name)` from Vite's SSR transform normalize to the plain name. */
+function seeThroughSsr(v: { type?: string; [k: string]: unknown }): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const n = v as any
+  if (n.type === 'SequenceExpression' && n.expressions.length === 2 && n.expressions[0].type === 'Literal' && n.expressions[0].value === 0) {
+    return seeThroughSsr(n.expressions[1])
+  }
+  if (n.type === 'MemberExpression' && !n.computed && n.object.type === 'Identifier' && isSsrNamespace(n.object.name)) {
+    return { type: 'Identifier', name: n.property.name }
+  }
+  return v
 }
 
 function canonicalNumber(v: number): string {

@@ -182,24 +182,24 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
    * Evaluates the index of `target` into temps and gives the pieces of an element access:
    * `valid` is null when the index is proven in bounds.
    */
-  function access(target: IndexExpr): { setup: Ref[]; valid: Ref | null; addr: () => Ref; element: ElementTypeName | null; constOffset: number } {
+  function access(target: IndexExpr): { setup: Ref[]; valid: (() => Ref) | null; addr: () => Ref; element: ElementTypeName | null; constOffset: number } {
     const it = typeOf(target.index)
     const constArr = constArrayOf(target.object)
     const setup: Ref[] = []
     let idx: () => Ref
-    let valid: Ref | null = null
+    let valid: (() => Ref) | null = null
     const length = (): Ref => (constArr ? m.i32.const(constArr.length) : m.local.get(arrayOf(target.object).ptr + 1, binaryen.i32))
     if (it.kind === 'f64') {
       const f = tempSet(lower(target.index), binaryen.f64)
       const i = tempSet(m.i32.trunc_u_sat.f64(f.get()), binaryen.i32)
       setup.push(f.set, i.set)
       idx = i.get
-      valid = m.i32.and(m.f64.eq(m.f64.convert_u.i32(i.get()), f.get()), m.i32.lt_u(i.get(), length()))
+      valid = () => m.i32.and(m.f64.eq(m.f64.convert_u.i32(i.get()), f.get()), m.i32.lt_u(i.get(), length()))
     } else {
       const i = tempSet(lower(target.index), binaryen.i32)
       setup.push(i.set)
       idx = i.get
-      if (!inst.inBounds.has(target)) valid = m.i32.lt_u(i.get(), length())
+      if (!inst.inBounds.has(target)) valid = () => m.i32.lt_u(i.get(), length())
     }
     if (constArr) {
       return {
@@ -225,7 +225,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       loaded = loadElement(a.element, a.addr())
     }
     if (a.valid === null) return coerce(loaded.ref, loaded.type, want)
-    return m.if(a.valid, coerce(loaded.ref, loaded.type, f64), m.f64.const(NaN))
+    return m.if(a.valid(), coerce(loaded.ref, loaded.type, f64), m.f64.const(NaN))
   }
 
   function noteArray(target: IndexExpr, kind: 'read' | 'write'): void {
@@ -454,14 +454,14 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const vt = typeOf(e.value)
       const val = tempSet(lower(e.value), wasmType(vt))
       const store = storeElement(element, a.addr(), val.get(), vt)
-      return m.block(null, [...a.setup, val.set, a.valid === null ? store : m.if(a.valid, store), val.get()], wasmType(vt))
+      return m.block(null, [...a.setup, val.set, a.valid === null ? store : m.if(a.valid(), store), val.get()], wasmType(vt))
     }
     noteArray(e.target, 'read')
     const oldType = typeOf(e.target)
     const old = readAccess(a, oldType)
     const result = tempSet(arith(e.op.slice(0, -1), old, oldType, lower(e.value), typeOf(e.value), t), wasmType(t))
     const store = storeElement(element, a.addr(), result.get(), t)
-    return m.block(null, [...a.setup, result.set, a.valid === null ? store : m.if(a.valid, store), result.get()], wasmType(t))
+    return m.block(null, [...a.setup, result.set, a.valid === null ? store : m.if(a.valid(), store), result.get()], wasmType(t))
   }
 
   function lowerUpdate(e: Extract<Expr, { kind: 'Update' }>, t: Type): Ref {
@@ -486,7 +486,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     const next = tempSet(arith(delta === 1 ? '+' : '-', old.get(), oldType, m.i32.const(1), one, t), wasmType(t))
     const store = storeElement(element, a.addr(), next.get(), t)
     const value = e.prefix ? next.get() : coerce(old.get(), oldType, t)
-    return m.block(null, [...a.setup, old.set, next.set, a.valid === null ? store : m.if(a.valid, store), value], wasmType(t))
+    return m.block(null, [...a.setup, old.set, next.set, a.valid === null ? store : m.if(a.valid(), store), value], wasmType(t))
   }
 
   function loopLabels(l: LoopStmt): { brk: string; cont: string; top: string } {

@@ -4,6 +4,7 @@
 import { parseExpressionAt } from 'acorn'
 import type { ArithOp, AssignOp, BinaryOp, Declarator, Expr, FunctionNode, IndexExpr, NameRef, Param, Stmt } from './ast.js'
 import { diagnostic, type Diagnostic, type DiagnosticCode, type SourceText, type Span } from './diagnostics.js'
+import { isSsrNamespace } from './ssr.js'
 
 // acorn's ESTree nodes, read structurally.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -289,15 +290,25 @@ class Converter {
     }
   }
 
+  /** `ns.name` where ns is a namespace Vite's SSR transform introduced: the plain name. */
+  ssrName(node: EsNode): NameRef | null {
+    if (node.type === 'MemberExpression' && !node.computed && node.object.type === 'Identifier' && isSsrNamespace(node.object.name) && node.property.type === 'Identifier') {
+      return { kind: 'Name', name: node.property.name, span: this.span(node) }
+    }
+    return null
+  }
+
   member(node: EsNode): Expr {
     const span = this.span(node)
     if (node.optional) return this.bad('KILN_OPERATOR', 'optional chaining (`?.`) is outside the kernel language', node)
-    if (node.object.type !== 'Identifier') {
+    const ssr = this.ssrName(node)
+    if (ssr) return ssr
+    const object = node.object.type === 'Identifier' ? this.name(node.object) : this.ssrName(node.object)
+    if (!object) {
       if (node.computed) return this.bad('KILN_NOT_INDEXABLE', `cannot index \`${sourceName(node.object)}\`; only typed-array parameters and constant arrays can be indexed`, node)
       return this.bad('KILN_PROPERTY', `property \`${sourceName(node)}\` is outside the kernel language`, node, ['only `array.length` and `Math` members can be read'])
     }
-    const object = this.name(node.object)
-    if (node.object.name === 'arguments') return this.bad('KILN_ARGUMENTS', '`arguments` is outside the kernel language', node.object)
+    if (object.name === 'arguments') return this.bad('KILN_ARGUMENTS', '`arguments` is outside the kernel language', node.object)
     if (node.computed) return { kind: 'Index', object, index: this.expr(node.property), span }
     if (node.property.type !== 'Identifier') return this.bad('KILN_OBJECT', 'private fields are outside the kernel language', node)
     return { kind: 'Member', object, property: node.property.name, span, propertySpan: this.span(node.property) }
@@ -307,7 +318,13 @@ class Converter {
     const span = this.span(node)
     if (node.optional) return this.bad('KILN_OPERATOR', 'optional calls (`?.()`) are outside the kernel language', node)
     const args: Expr[] = node.arguments.map((a: EsNode) => this.expr(a))
-    const callee = node.callee
+    let callee = node.callee
+    // `(0, ns.name)(...)`: the SSR transform's way to call an import without a `this`.
+    if (callee.type === 'SequenceExpression' && callee.expressions.length === 2 && callee.expressions[0].type === 'Literal' && callee.expressions[0].value === 0) {
+      callee = callee.expressions[1]
+    }
+    const ssr = this.ssrName(callee)
+    if (ssr) return { kind: 'Call', callee: ssr, mathName: null, args, span }
     if (callee.type === 'Identifier') return { kind: 'Call', callee: this.name(callee), mathName: null, args, span }
     if (callee.type === 'MemberExpression' && !callee.computed && callee.object.type === 'Identifier' && callee.object.name === 'Math' && callee.property.type === 'Identifier') {
       return { kind: 'Call', callee: this.name(callee.object), mathName: callee.property.name, args, span }
