@@ -305,6 +305,10 @@ class Converter {
     if (ssr) return ssr
     const object = node.object.type === 'Identifier' ? this.name(node.object) : this.ssrName(node.object)
     if (!object) {
+      // Report what is wrong with the object itself first (`this.x` is about `this`).
+      const before = this.diagnostics.length
+      this.expr(node.object)
+      if (this.diagnostics.length > before) return { kind: 'Num', value: 0, span }
       if (node.computed) return this.bad('KILN_NOT_INDEXABLE', `cannot index \`${sourceName(node.object)}\`; only typed-array parameters and constant arrays can be indexed`, node)
       return this.bad('KILN_PROPERTY', `property \`${sourceName(node)}\` is outside the kernel language`, node, ['only `array.length` and `Math` members can be read'])
     }
