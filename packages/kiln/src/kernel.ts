@@ -161,6 +161,9 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     return coerceResult(e.declaredResult, fn.apply(undefined, args))
   } as Kernel<F>
 
+  // Declared signatures compile eagerly, in the background; calls run plain JS until then.
+  for (const e of declared) compileInBackground(e)
+
   Object.defineProperty(call, 'id', { value: id })
   Object.defineProperty(call, 'name', { value: id })
   call.ready = async () => {

@@ -1,0 +1,246 @@
+// The kiln runtime: tiers, lazy and declared signatures, coercion, aliasing, zero-copy memory,
+// growth without detaching user arrays, errors for bad calls, and the in-memory module cache.
+
+import { alloc, cacheStats, free, kernel, kernelMemory, KilnError } from 'kiln'
+import { describe, expect, test, vi } from 'vitest'
+
+function saxpy(a: number, x: Float64Array, y: Float64Array): void {
+  for (let i = 0; i < x.length; i++) y[i] = a * x[i] + y[i]
+}
+
+function shiftCopy(src: Float64Array, dst: Float64Array): void {
+  for (let i = 0; i < src.length; i++) dst[i] = src[i] * 2
+}
+
+async function caught(p: Promise<unknown> | (() => unknown)): Promise<unknown> {
+  try {
+    await (typeof p === 'function' ? p() : p)
+  } catch (e) {
+    return e
+  }
+  return null
+}
+
+describe('tiers', () => {
+  test('the first call runs plain JS, later calls run wasm, results equal', async () => {
+    const k = kernel(saxpy, { signatures: ['(f64, f64[], f64[]) => void'] })
+    expect(k.tier('(f64, f64[], f64[])')).toBe('js')
+    const y1 = new Float64Array([1, 2, 3])
+    k(2, new Float64Array([1, 1, 1]), y1)
+    await k.ready()
+    expect(k.tier('(f64, f64[], f64[]) => void')).toBe('compiled')
+    const y2 = new Float64Array([1, 2, 3])
+    k(2, new Float64Array([1, 1, 1]), y2)
+    expect([...y2]).toEqual([...y1])
+    expect([...y2]).toEqual([3, 4, 5])
+  })
+
+  test('without signatures a kernel specializes per argument types, compiling in the background', async () => {
+    const sum = kernel(function sum(a: Float64Array | Float32Array | Int32Array) {
+      let s = 0
+      for (let i = 0; i < a.length; i++) s += a[i]
+      return s
+    })
+    expect(sum(new Float64Array([0.5, 1.5]))).toBe(2)
+    expect(sum(new Int32Array([1, -3]))).toBe(-2)
+    expect(sum.signatures()).toEqual(['(f64[])', '(i32[])'])
+    await sum.ready()
+    expect(sum.tier('(f64[])')).toBe('compiled')
+    expect(sum.tier('(i32[])')).toBe('compiled')
+    expect(sum.tier('(f32[])')).toBe('js')
+    expect(sum(new Float32Array([Math.fround(0.1), 2]))).toBe(Math.fround(0.1) + 2)
+    await sum.compile('(f32[])')
+    expect(sum.tier('(f32[])')).toBe('compiled')
+    expect(sum(new Float32Array([Math.fround(0.1), 2]))).toBe(Math.fround(0.1) + 2)
+    expect(sum(new Int32Array([2147483647, 2147483647]))).toBe(4294967294)
+  })
+
+  test('booleans specialize as bool', async () => {
+    const pick = kernel(function pick(flag: boolean, a: number, b: number) {
+      return flag ? a : b
+    })
+    await pick.compile('(bool, f64, f64)')
+    expect(pick(true, 1, 2)).toBe(1)
+    expect(pick(false, 1, 2)).toBe(2)
+    expect(pick.tier('(bool, f64, f64)')).toBe('compiled')
+  })
+})
+
+describe('declared signatures', () => {
+  test('arguments and results are coerced to the signature in both tiers', async () => {
+    const k = kernel((x: number, y: number) => x * 3 + y, { signatures: ['(i32, f32) => i32'] })
+    const plain = k(2.9, 0.1) // JS tier: 2 * 3 + fround(0.1), then | 0
+    await k.ready()
+    expect(k.tier('(i32, f32)')).toBe('compiled')
+    expect(k(2.9, 0.1)).toBe(plain)
+    expect(k(2.9, 0.1)).toBe(6)
+    expect(k(4294967297, 0)).toBe(3)
+  })
+
+  test('a call that matches no signature and cannot be specialized fails listing the signatures', () => {
+    const k = kernel(saxpy, { signatures: ['(f64, f64[], f64[]) => void'] })
+    const e = (() => {
+      try {
+        k(1, 'abc' as never, new Float64Array(1))
+      } catch (err) {
+        return err as KilnError
+      }
+      return null
+    })()
+    expect(e).toBeInstanceOf(KilnError)
+    expect(e!.code).toBe('KILN_NO_SIGNATURE')
+    expect(e!.message).toContain('argument 2 is string')
+    expect(e!.message).toContain('(f64, f64[], f64[]) => void')
+    expect(() => k(1, new Float64Array(1))).toThrow(/KILN_NO_SIGNATURE.*takes 3 arguments/s)
+  })
+
+  test('a signature that does not parse is a KILN_SIGNATURE error', () => {
+    expect(() => kernel(saxpy, { signatures: ['(f64, double[])'] })).toThrow(/KILN_SIGNATURE.*unknown array type/)
+  })
+
+  test('a dependency that is neither a function nor a constant is a KILN_BAD_CONSTANT error', () => {
+    expect(() => kernel(saxpy, { deps: { config: { gain: 2 } } })).toThrow(/KILN_BAD_CONSTANT.*config/)
+  })
+
+  test('a kernel that does not compile keeps running as JS and reports why', async () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const k = kernel(function withString(a: Float64Array) {
+      // @ts-expect-error outside the language on purpose
+      const s = 'x'
+      return a.length
+    })
+    expect(k(new Float64Array(3))).toBe(3)
+    await vi.waitFor(() => expect(spy).toHaveBeenCalled())
+    expect(String(spy.mock.calls[0][0])).toMatch(/KILN_STRING/)
+    expect(k(new Float64Array(4))).toBe(4)
+    expect(k.tier('(f64[])')).toBe('js')
+    spy.mockRestore()
+  })
+})
+
+describe('arrays and memory', () => {
+  test('the same array passed twice gives the plain-JS result', async () => {
+    const k = kernel(saxpy, { signatures: ['(f64, f64[], f64[]) => void'] })
+    await k.ready()
+    const x = new Float64Array([1, 2, 3])
+    const expected = x.slice()
+    saxpy(3, expected, expected)
+    k(3, x, x)
+    expect([...x]).toEqual([...expected])
+  })
+
+  test('overlapping subarray views give the plain-JS result', async () => {
+    const k = kernel(shiftCopy, { signatures: ['(f64[], f64[]) => void'] })
+    await k.ready()
+    const buf = new Float64Array([1, 2, 3, 4, 5, 6, 7, 8])
+    const expected = buf.slice()
+    shiftCopy(expected.subarray(0, 7), expected.subarray(1))
+    k(buf.subarray(0, 7), buf.subarray(1))
+    expect([...buf]).toEqual([...expected])
+    // And the other direction, with different element types over one buffer.
+    const bytes = kernel(function widen(src: Uint8Array, dst: Float64Array) {
+      for (let i = 0; i < dst.length; i++) dst[i] = src[i] + 1
+    }, { signatures: ['(u8[], f64[]) => void'] })
+    await bytes.ready()
+    const raw = new ArrayBuffer(64)
+    new Uint8Array(raw).forEach((_, i, a) => (a[i] = i * 7))
+    const expectedRaw = raw.slice(0)
+    ;((src: Uint8Array, dst: Float64Array) => { for (let i = 0; i < dst.length; i++) dst[i] = src[i] + 1 })(new Uint8Array(expectedRaw, 4, 40), new Float64Array(expectedRaw, 8, 4))
+    bytes(new Uint8Array(raw, 4, 40), new Float64Array(raw, 8, 4))
+    expect(new Uint8Array(raw)).toEqual(new Uint8Array(expectedRaw))
+  })
+
+  test('alloc() arrays live in kernel memory and are used in place', async () => {
+    const k = kernel(saxpy, { signatures: ['(f64, f64[], f64[]) => void'] })
+    await k.ready()
+    const x = alloc(Float64Array, 1000)
+    const y = alloc(Float64Array, 1000)
+    expect(x.buffer).toBe(kernelMemory().buffer)
+    x.fill(2)
+    y.fill(1)
+    k(0.5, x, y)
+    expect(y[0]).toBe(2)
+    expect(y[999]).toBe(2)
+    // A subarray of an allocated array is zero-copy too.
+    k(1, x.subarray(10, 20), y.subarray(10, 20))
+    expect(y[10]).toBe(4)
+    expect(y[20]).toBe(2)
+    free(x)
+    free(y)
+  })
+
+  test('a freed array passed to a kernel is an error, not a silent read of reused memory', async () => {
+    const k = kernel(saxpy, { signatures: ['(f64, f64[], f64[]) => void'] })
+    await k.ready()
+    const x = alloc(Float64Array, 8)
+    const y = new Float64Array(8)
+    free(x)
+    expect(() => k(1, x, y)).toThrow(/KILN_DETACHED_ARRAY/)
+  })
+
+  test('memory grows for large copied arguments only while no allocated array would be detached', async () => {
+    const k = kernel(shiftCopy, { signatures: ['(f64[], f64[]) => void'] })
+    await k.ready()
+    const mem = kernelMemory()
+    const n = (mem.stats().bytes / 8) * 2 // larger than all of memory now
+    const src = new Float64Array(n).fill(1.5)
+    const dst = new Float64Array(n)
+    const before = mem.stats().bytes
+    k(src, dst)
+    expect(dst[n - 1]).toBe(3)
+    expect(mem.stats().bytes).toBeGreaterThan(before)
+
+    // With an allocated array alive, growth would detach it: Kiln refuses instead.
+    const live = alloc(Float64Array, 16)
+    live.fill(7)
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const huge = (mem.stats().bytes / 8) * 2
+    const err = await caught(() => alloc(Float64Array, huge))
+    expect((err as KilnError).code).toBe('KILN_MEMORY_FULL')
+    const bigSrc = new Float64Array(huge).fill(2)
+    const bigDst = new Float64Array(huge)
+    k(bigSrc, bigDst) // runs as plain JS, same result
+    expect(bigDst[huge - 1]).toBe(4)
+    expect(warn.mock.calls.some((c) => String(c[0]).includes('KILN_MEMORY_FULL'))).toBe(true)
+    warn.mockRestore()
+    expect(live.length).toBe(16)
+    expect(live[15]).toBe(7)
+    free(live)
+  })
+
+  test('only arrays the kernel writes are marked for copy-back', async () => {
+    const { compileKernel } = await import('@kiln/compiler')
+    const r = compileKernel({ source: saxpy.toString(), signature: '(f64, f64[], f64[]) => void' })
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r.meta.params.map((p) => [p.read, p.written])).toEqual([[false, false], [true, false], [true, true]])
+  })
+})
+
+describe('module cache', () => {
+  test('kernels with the same source, deps and signature share one compile', async () => {
+    const make = () => kernel(function twice(a: Float64Array) { for (let i = 0; i < a.length; i++) a[i] *= 2 }, { signatures: ['(f64[]) => void'] })
+    const k1 = make()
+    await k1.ready()
+    const compiles = cacheStats.compiles
+    const k2 = make()
+    await k2.ready()
+    expect(cacheStats.compiles).toBe(compiles)
+    const a = new Float64Array([1, 2])
+    k2(a)
+    expect([...a]).toEqual([2, 4])
+  })
+
+  test('a different constant is a different module', async () => {
+    const make = (g: number) => kernel(function scale(a: Float64Array) { for (let i = 0; i < a.length; i++) a[i] *= G }, { deps: { G: g }, signatures: ['(f64[]) => void'] })
+    const k1 = make(2)
+    const k2 = make(3)
+    await Promise.all([k1.ready(), k2.ready()])
+    const a = new Float64Array([1])
+    const b = new Float64Array([1])
+    k1(a)
+    k2(b)
+    expect(a[0]).toBe(2)
+    expect(b[0]).toBe(3)
+  })
+})
