@@ -1,0 +1,162 @@
+// `pnpm bench`: ratios measured in one run on this machine.
+//  1. per corpus kernel: compiled time vs plain JS, on zero-copy arrays and on copied arrays;
+//  2. compile time per kernel (compiler loaded), and the compiler's load time (fresh processes);
+//  3. dispatch overhead of a cached signature vs calling the wasm export directly.
+
+import { execFileSync } from 'node:child_process'
+import { alloc, free, kernel, reserveMemory } from 'kiln'
+import { compileKernel } from '@kiln/compiler'
+import { corpus, rng } from '../test/corpus/kernels.js'
+
+const SIZE = Number(process.env.KILN_BENCH_SIZE ?? 200_000)
+const quick = process.argv.includes('--quick')
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const geomean = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)
+const fmt = (ms) => (ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3))
+
+function splitDeps(deps = {}) {
+  const helpers = {}
+  const constants = {}
+  for (const [k, v] of Object.entries(deps)) (typeof v === 'function' ? (helpers[k] = v.toString()) : (constants[k] = v))
+  return { helpers, constants }
+}
+
+/** Median time of `run()` after warm-up; `reset()` restores the inputs outside the timing. */
+function time(run, reset) {
+  const warm = quick ? 3 : 8
+  for (let i = 0; i < warm; i++) {
+    reset()
+    run()
+  }
+  const samples = []
+  const budget = quick ? 150 : 600
+  const started = performance.now()
+  while (samples.length < 5 || (performance.now() - started < budget && samples.length < 40)) {
+    reset()
+    const t0 = performance.now()
+    run()
+    samples.push(performance.now() - t0)
+  }
+  return median(samples)
+}
+
+const copyInto = (targets, sources) => targets.forEach((t, i) => ArrayBuffer.isView(t) && t.set(sources[i]))
+
+async function kernelTable() {
+  const rows = []
+  for (const c of corpus) {
+    const { helpers, constants } = splitDeps(c.deps)
+    const input = { source: c.fn.toString(), deps: helpers, constants, signature: c.signature }
+    compileKernel(input) // warm the compiler's own code paths
+    const compileMs = median([0, 1, 2].map(() => {
+      const t0 = performance.now()
+      const r = compileKernel(input)
+      if (!r.ok) throw new Error(`${c.name} does not compile`)
+      return performance.now() - t0
+    }))
+
+    const k = kernel(c.fn, { deps: c.deps, signatures: [c.signature] })
+    await k.ready()
+    if (k.tier(c.signature) !== 'compiled') throw new Error(`${c.name}: wasm tier not ready`)
+    const pristine = c.args(rng(7), SIZE)
+    const jsArgs = pristine.map((a) => (ArrayBuffer.isView(a) ? a.slice() : a))
+    const copiedArgs = pristine.map((a) => (ArrayBuffer.isView(a) ? a.slice() : a))
+    const zeroArgs = pristine.map((a) => {
+      if (!ArrayBuffer.isView(a)) return a
+      const v = alloc(a.constructor, a.length)
+      v.set(a)
+      return v
+    })
+    const js = time(() => c.fn(...jsArgs), () => copyInto(jsArgs, pristine))
+    const zero = time(() => k(...zeroArgs), () => copyInto(zeroArgs, pristine))
+    const copied = time(() => k(...copiedArgs), () => copyInto(copiedArgs, pristine))
+    zeroArgs.forEach((a) => ArrayBuffer.isView(a) && free(a))
+    rows.push({ name: c.name, js, zero, copied, speedZero: js / zero, speedCopied: js / copied, compileMs })
+  }
+  return rows
+}
+
+function compilerLoadMs() {
+  const script = `const t0 = performance.now(); await import('@kiln/compiler'); console.log(performance.now() - t0)`
+  const runs = [0, 1, 2].map(() => Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()))
+  return median(runs)
+}
+
+async function dispatchOverhead() {
+  const N = quick ? 200_000 : 2_000_000
+  const measure = (f) => {
+    for (let i = 0; i < 3; i++) f(N / 10)
+    return median([0, 1, 2, 3, 4].map(() => {
+      const t0 = performance.now()
+      f(N)
+      return ((performance.now() - t0) * 1e6) / N
+    }))
+  }
+  const out = []
+  // Scalars: a cached (f64, f64) signature.
+  {
+    const add = (a, b) => a + b
+    const k = kernel(add, { signatures: ['(f64, f64) => f64'] })
+    await k.ready()
+    const r = compileKernel({ source: add.toString(), signature: '(f64, f64) => f64' })
+    const { instance } = await WebAssembly.instantiate(r.wasm, { env: { memory: new WebAssembly.Memory({ initial: 1 }) } })
+    const raw = instance.exports.kernel
+    let sink = 0
+    const viaKernel = measure((n) => { for (let i = 0; i < n; i++) sink += k(i, 1) })
+    const direct = measure((n) => { for (let i = 0; i < n; i++) sink += raw(i, 1) })
+    out.push({ what: '(f64, f64) => f64', viaKernel, direct, sink })
+  }
+  // A zero-copy array: pointer and length are passed, nothing is copied.
+  {
+    const first = (a) => a[0]
+    const k = kernel(first, { signatures: ['(f64[]) => f64'] })
+    await k.ready()
+    const r = compileKernel({ source: first.toString(), signature: '(f64[]) => f64' })
+    const { kernelMemory } = await import('kiln')
+    const { instance } = await WebAssembly.instantiate(r.wasm, { env: { memory: kernelMemory().memory } })
+    const raw = instance.exports.kernel
+    const a = alloc(Float64Array, 16)
+    let sink = 0
+    const viaKernel = measure((n) => { for (let i = 0; i < n; i++) sink += k(a) })
+    const direct = measure((n) => { for (let i = 0; i < n; i++) sink += raw(a.byteOffset, a.length) })
+    out.push({ what: '(f64[]) => f64, zero-copy', viaKernel, direct, sink })
+    free(a)
+  }
+  return out
+}
+
+function pad(s, n, right = false) {
+  s = String(s)
+  return right ? s.padEnd(n) : s.padStart(n)
+}
+
+// Room for the zero-copy inputs and the staging of copied ones, before anything is allocated.
+reserveMemory(512 * 1024 * 1024)
+const rows = await kernelTable()
+console.log(`\nKernels: plain JS vs compiled (median ms per call, n=${SIZE}; speed-up = JS time / wasm time)\n`)
+console.log(`${pad('kernel', 14, true)}${pad('JS ms', 10)}${pad('wasm 0-copy', 13)}${pad('×', 7)}${pad('wasm copied', 13)}${pad('×', 7)}${pad('compile ms', 12)}`)
+for (const r of rows) {
+  console.log(`${pad(r.name, 14, true)}${pad(fmt(r.js), 10)}${pad(fmt(r.zero), 13)}${pad(r.speedZero.toFixed(2), 7)}${pad(fmt(r.copied), 13)}${pad(r.speedCopied.toFixed(2), 7)}${pad(fmt(r.compileMs), 12)}`)
+}
+const gZero = geomean(rows.map((r) => r.speedZero))
+const gCopied = geomean(rows.map((r) => r.speedCopied))
+const minZero = rows.reduce((m, r) => (r.speedZero < m.speedZero ? r : m))
+const medCompile = median(rows.map((r) => r.compileMs))
+const loadMs = compilerLoadMs()
+const dispatch = await dispatchOverhead()
+
+const check = (ok) => (ok ? 'met' : 'MISSED')
+console.log(`\nSummary`)
+console.log(`  geometric-mean speed-up, zero-copy:  ${gZero.toFixed(2)}×  (target ≥ 1.2×: ${check(gZero >= 1.2)})`)
+console.log(`  geometric-mean speed-up, copied:     ${gCopied.toFixed(2)}×`)
+console.log(`  slowest kernel, zero-copy:           ${minZero.name} ${minZero.speedZero.toFixed(2)}×  (target ≥ 0.8×: ${check(minZero.speedZero >= 0.8)})`)
+console.log(`  median compile, compiler loaded:     ${fmt(medCompile)} ms  (target ≤ 30 ms: ${check(medCompile <= 30)})`)
+console.log(`  compiler load (fresh process):       ${fmt(loadMs)} ms`)
+for (const d of dispatch) {
+  const overhead = d.viaKernel - d.direct
+  console.log(`  dispatch ${pad(d.what, 26, true)} ${d.viaKernel.toFixed(1)} ns/call via kernel, ${d.direct.toFixed(1)} ns direct: overhead ${overhead.toFixed(1)} ns  (target ≤ 150 ns: ${check(overhead <= 150)})`)
+}
