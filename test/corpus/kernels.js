@@ -270,6 +270,19 @@ const collatz = function collatz(seeds, steps) {
   return total
 }
 
+const negZero = function negZero(out, w) {
+  let k = 0
+  for (let y = -2; y < 3; y++) {
+    for (let x = 0; x < 2; x++) {
+      out[k++] = y * w
+      out[k++] = y * w + x
+      out[k++] = x - y * w
+      out[k++] = 1 / (y * w - x)
+      out[k++] = 1 / (x + y * w)
+    }
+  }
+}
+
 /**
  * Each case: the kernel, its dependencies, a signature, and an input generator taking a PRNG
  * and a size scale (small for tests, large for benchmarks).
@@ -313,6 +326,8 @@ export const corpus = [
     args: (r, n) => [fill(Float64Array, n, r, -70000, 70000, 0.3), new Int8Array(n), new Uint8Array(n), new Int16Array(n), new Uint16Array(n), new Int32Array(n), new Uint32Array(n), new Uint8ClampedArray(n), new Float32Array(n)] },
   { name: 'arith', fn: arith, signature: '(f64[], f64[], f64[]) => void',
     args: (r, n) => [fill(Float64Array, n, r, -1e3, 1e3, 0.3), fill(Float64Array, n, r, -50, 50, 0.3), new Float64Array(n * 8)] },
+  { name: 'negZero', fn: negZero, signature: '(f64[], i32) => void',
+    args: (r) => [new Float64Array(50), Math.floor(r() * 7) - 3] },
   { name: 'collatz', fn: collatz, signature: '(f64[], i32[]) => f64',
     args: (r, n) => [fill(Float64Array, n, r, 1, 1e6).map(Math.floor), new Int32Array(n)] },
 ]

@@ -5,10 +5,11 @@ import binaryen from 'binaryen'
 import { diagnostic, type Diagnostic, type SourceText } from './diagnostics.js'
 import { emitWasm } from './emit.js'
 import { inferTypes, type ConstValue } from './infer.js'
+import { variantText } from './key.js'
 import { parseFunction } from './parse.js'
 import { findRecursion, resolveNames, type ResolvedFunction } from './resolve.js'
 import { formatSignature, parseSignature, SignatureError, type ParamType, type ResultType, type Signature } from './signature.js'
-import { paramValueType, type Type } from './types.js'
+import { MAX_LENGTH, paramValueType, type Type } from './types.js'
 import { compilerIdentity, DEFAULT_OPTIMIZE_LEVEL, type CompilerIdentity } from './version.js'
 
 export type ConstantInput = number | boolean | readonly number[] | ArrayLike<number>
@@ -26,6 +27,19 @@ export interface CompileInput {
   signature: string
   /** binaryen optimization level. @default 3 */
   optimizeLevel?: number
+  /**
+   * Facts the caller guarantees for every call of this module (a specialized variant): the
+   * runtime checks them before each call and uses another variant when they do not hold.
+   */
+  assume?: Assumptions
+}
+
+/** Guarded value ranges a variant is compiled under. */
+export interface Assumptions {
+  /** Every array argument's length is at most this. @default MAX_LENGTH (any) */
+  maxLength?: number
+  /** Per parameter: numeric scalars known to be integers in [lo, hi], or null. */
+  intRanges?: ([number, number] | null)[]
 }
 
 export interface ParamMeta {
@@ -50,6 +64,8 @@ export interface KernelMeta {
   mathImports: string[]
   /** Bytes of constant-array data; nonzero means the module exports `__kiln_init(base)`. */
   constBytes: number
+  /** The guarded ranges this variant assumes ('' for the general module). */
+  variant: string
   compiler: CompilerIdentity
 }
 
@@ -136,8 +152,12 @@ export function compileKernel(input: CompileInput): CompileResult {
   }
   if (diagnostics.length > 0) return fail()
 
-  const params: Type[] = signature.params.map(paramValueType)
-  const { root, instances } = inferTypes(kernel, params, { helpers, constants }, diagnostics)
+  const params: Type[] = signature.params.map((p, i) => {
+    const range = input.assume?.intRanges?.[i]
+    return range && p.kind === 'scalar' && p.type !== 'bool' ? { kind: 'int', lo: range[0], hi: range[1] } : paramValueType(p)
+  })
+  const maxLength = input.assume?.maxLength ?? MAX_LENGTH
+  const { root, instances } = inferTypes(kernel, params, { helpers, constants, maxLength }, diagnostics)
   const result = checkResult(signature, root.result, kernel, diagnostics)
   if (diagnostics.length > 0) return fail()
 
@@ -157,6 +177,7 @@ export function compileKernel(input: CompileInput): CompileResult {
     result,
     mathImports: out.mathImports,
     constBytes: out.constBytes,
+    variant: variantText(input.assume),
     compiler: compilerIdentity(optimizeLevel),
   }
   return { ok: true, wasm: out.wasm, meta, diagnostics: [], sources }

@@ -2,8 +2,8 @@
 // Pure: no file system, no bundler. Loading it loads binaryen (about half a second).
 
 export { compileKernel, normalizeConstants } from './compile.js'
-export type { CompileInput, CompileResult, ConstantInput, KernelMeta, ParamMeta } from './compile.js'
-export { kernelKey, normalizedAst, canonicalConstant, hashText } from './key.js'
+export type { Assumptions, CompileInput, CompileResult, ConstantInput, KernelMeta, ParamMeta } from './compile.js'
+export { kernelKey, normalizedAst, canonicalConstant, hashText, variantText } from './key.js'
 export type { KernelKey, KeyInput, KeyParts } from './key.js'
 export { codeFrame, diagnostic, diagnosticCodes, diagnosticLocation, formatDiagnostic, locate } from './diagnostics.js'
 export type { Diagnostic, DiagnosticCode, SourceText, Span } from './diagnostics.js'

@@ -8,7 +8,7 @@ import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from './d
 import { mathFunctions } from './math.js'
 import type { ResolvedFunction } from './resolve.js'
 import {
-  bool, elementValueType, f64, fullInt, I32_MAX, I32_MIN, intRange, isNumeric, join, MAX_LENGTH,
+  bool, elementValueType, f64, fullInt, I32_MAX, I32_MIN, intRange, isNumeric, join,
   rangeOf, sameType, type Type, typeKey, typeName, typeOfNumber, voidType,
 } from './types.js'
 
@@ -29,6 +29,8 @@ export interface Instance {
 export interface ProgramInfo {
   helpers: ReadonlyMap<string, ResolvedFunction>
   constants: ReadonlyMap<string, ConstValue>
+  /** Upper bound of every array length (the runtime guarantees it for the variant). */
+  maxLength: number
 }
 
 const MAX_PASSES = 64
@@ -423,7 +425,7 @@ function inferInstance(
           }
           return f64
         }
-        return arr.kind === 'const' ? typeOfNumber(arr.values.length) : intRange(0, MAX_LENGTH)
+        return arr.kind === 'const' ? typeOfNumber(arr.values.length) : intRange(0, program.maxLength)
       }
       case 'Index':
         return index(e)
@@ -472,8 +474,12 @@ function inferInstance(
             value(e.left)
             value(e.right)
             return bool
-          default:
-            return arith(e.op, numeric(e.left), numeric(e.right))
+          default: {
+            const lt = numeric(e.left)
+            const rt = numeric(e.right)
+            const t = arith(e.op, lt, rt)
+            return t.kind === 'f64' && (e.op === '+' || e.op === '-') ? sumWithProduct(e, lt, rt) ?? t : t
+          }
         }
       }
       case 'Logical': {
@@ -541,6 +547,33 @@ function inferInstance(
       default:
         return unreachable(e)
     }
+  }
+
+  /**
+   * `a * b` of ints is f64 only because it may be -0 (0 times a negative). Added to an int
+   * (`y * w + x`, or `x - y * w`) a -0 is the same as 0, so both can stay in i32: returns the
+   * sum's type and retypes the product, or null.
+   */
+  const sumWithProduct = (e: Extract<Expr, { kind: 'Binary' }>, lt: Type, rt: Type): Type | null => {
+    const productInt = (x: Expr): Type | null => {
+      if (x.kind !== 'Binary' || x.op !== '*') return null
+      const a = s.types.get(x.left)
+      const b = s.types.get(x.right)
+      const ra = a && rangeOf(a)
+      const rb = b && rangeOf(b)
+      if (!ra || !rb) return null
+      const c = [ra.lo * rb.lo, ra.lo * rb.hi, ra.hi * rb.lo, ra.hi * rb.hi]
+      const t = intRange(Math.min(...c), Math.max(...c))
+      return t.kind === 'int' ? t : null
+    }
+    // (-0) + int and int - (-0) are exact; (-0) - 0 is -0, so a product on the left of `-` is not.
+    const left = e.op === '+' && rt.kind === 'int' ? productInt(e.left) : null
+    const right = !left && lt.kind === 'int' ? productInt(e.right) : null
+    const sum = left ? arith(e.op, left, rt) : right ? arith(e.op, lt, right) : null
+    if (!sum || sum.kind !== 'int') return null
+    if (left) s.types.set(e.left, left)
+    if (right) s.types.set(e.right, right)
+    return sum
   }
 
   /** `v + K` / `v - K` with K a positive int: the step, for loop-bounded increments. */

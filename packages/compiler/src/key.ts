@@ -17,6 +17,8 @@ export interface KeyInput {
   constants?: Record<string, number | boolean | readonly number[] | ArrayLike<number>>
   signature: string
   optimizeLevel?: number
+  /** The guarded ranges of a specialized variant (see compileKernel's `assume`). */
+  assume?: { maxLength?: number; intRanges?: ([number, number] | null)[] }
 }
 
 /** The parts a key is made of, kept with each stored entry so a miss can be explained. */
@@ -29,6 +31,8 @@ export interface KeyParts {
   helpers: Record<string, string>
   /** Constant name → canonical value text, for every constant read. */
   constants: Record<string, string>
+  /** The variant's guarded ranges, or '' for the general module. */
+  variant: string
 }
 
 export interface KernelKey {
@@ -107,8 +111,18 @@ export function kernelKey(input: KeyInput): KernelKey {
     kernel: hashText(kernel.text),
     helpers: sortObject(helpers),
     constants: sortObject(constants),
+    variant: variantText(input.assume),
   }
   return { key: hashText(JSON.stringify(parts)), parts }
+}
+
+/** Canonical text of a variant's assumptions: `len≤16777216 p1∈[0,1024]`. */
+export function variantText(assume: KeyInput['assume']): string {
+  if (!assume) return ''
+  const parts: string[] = []
+  if (assume.maxLength !== undefined) parts.push(`len≤${assume.maxLength}`)
+  assume.intRanges?.forEach((r, i) => r && parts.push(`p${i}∈[${r[0]},${r[1]}]`))
+  return parts.join(' ')
 }
 
 function sortObject<T>(o: Record<string, T>): Record<string, T> {

@@ -77,7 +77,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       let v = m.local.get(p, wasm[0])
       if (wasm[0] === binaryen.f32) v = m.f64.promote(v)
       const from: Type = wasm[0] === binaryen.i32 ? (inst.params[i].kind === 'bool' ? { kind: 'bool' } : { kind: 'int', lo: 0, hi: 0 }) : f64
-      entry.push(m.local.set(varLocals[i][0], coerce(v, from, t)))
+      // A number the caller guarantees to be a small integer (an assumed range) enters as i32.
+      if (from.kind === 'f64' && t.kind === 'int') v = m.i32.trunc_s_sat.f64(v)
+      entry.push(m.local.set(varLocals[i][0], from.kind === 'f64' && t.kind === 'int' ? v : coerce(v, from, t)))
     }
     p += wasm.length
   })

@@ -84,3 +84,48 @@ export function noSignatureError(id: string, args: readonly unknown[], signature
 }
 
 export { formatParams }
+
+/** Arrays longer than this run the general module (2^24 elements). */
+export const VARIANT_MAX_LENGTH = 16777216
+/** Integer range buckets of numeric scalars, by variant class digit: [lo, hi] (digit 0: none). */
+const INT_RANGES: readonly (readonly [number, number])[] = [
+  [0, 0], [0, 1024], [0, 65536], [0, 16777216], [-1024, 1024], [-65536, 65536], [-16777216, 16777216],
+]
+
+/**
+ * The variant class of a call: per numeric scalar, the smallest integer range holding it
+ * (digit 0: not a small integer), packed base 8. -1 when an array is too long for variants.
+ * Compiled variants assume these ranges, so the runtime checks them before every call.
+ */
+export function variantClass(params: readonly ParamType[], args: readonly unknown[]): number {
+  let cls = 0
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i]
+    if (p.kind === 'array') {
+      if ((args[i] as ArrayLike<number>).length > VARIANT_MAX_LENGTH) return -1
+      continue
+    }
+    if (p.type === 'bool') continue
+    const v = args[i] as number
+    let digit = 0
+    if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
+      if (v >= 0) digit = v <= 1024 ? 1 : v <= 65536 ? 2 : v <= 16777216 ? 3 : 0
+      else digit = v >= -1024 ? 4 : v >= -65536 ? 5 : v >= -16777216 ? 6 : 0
+    }
+    cls = cls * 8 + digit
+  }
+  return cls
+}
+
+/** The assumptions a variant class stands for. */
+export function variantAssumptions(params: readonly ParamType[], cls: number): { maxLength: number; intRanges: ([number, number] | null)[] } {
+  const digits: number[] = []
+  for (let i = params.length - 1; i >= 0; i--) {
+    const p = params[i]
+    if (p.kind === 'scalar' && p.type !== 'bool') {
+      digits[i] = cls % 8
+      cls = Math.floor(cls / 8)
+    }
+  }
+  return { maxLength: VARIANT_MAX_LENGTH, intRanges: params.map((_, i) => (digits[i] ? [INT_RANGES[digits[i]][0], INT_RANGES[digits[i]][1]] : null)) }
+}

@@ -2,7 +2,7 @@
 // when it is ready, and the function itself as plain JS (same results) until then.
 
 import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
-import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError } from './args.js'
+import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
 import { KilnError } from './errors.js'
 import { compileKernelModule, instantiateKernel, type KernelSource, type ReadyKernel } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
@@ -35,6 +35,14 @@ export type Kernel<F extends AnyFunction> = F & {
   readonly id: string
   /** Signatures known so far (declared and specialized). */
   signatures(): string[]
+  /** The guarded value-range variants compiled and ready for a signature, e.g. `len≤16777216 p3∈±1024`. */
+  specializations(signature: string): string[]
+}
+
+/** A module specialized on guarded value ranges (see `variantClass`). */
+interface Variant {
+  ready: ReadyKernel | null
+  pending: Promise<void>
 }
 
 interface Entry {
@@ -54,6 +62,9 @@ interface Entry {
   argPos: number[]
   written: boolean[]
   hasArrays: boolean
+  /** Whether calls can use range-specialized variants (the kernel takes arrays or numbers). */
+  specializable: boolean
+  variants: Map<number, Variant>
 }
 
 function splitDeps(id: string, deps: Record<string, unknown>): Pick<KernelSource, 'helpers' | 'constants'> {
@@ -96,6 +107,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       params, paramKey, signature: result === null ? paramKey : `${paramKey} => ${result}`, declaredResult: result,
       coerce: needsCoercion(params), tier: 'js', ready: null, pending: null, error: null,
       wasmArgs: new Array(n).fill(0), argPos, written: params.map(() => false), hasArrays: params.some((p) => p.kind === 'array'),
+      specializable: params.some((p) => p.kind === 'array' || p.type !== 'bool'), variants: new Map(),
     }
     entries.push(e)
     byKey.set(paramKey, e)
@@ -138,6 +150,24 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     })
   }
 
+  /** Compiles the variant for a class of calls, in the background; the general module or JS serves meanwhile. */
+  const startVariant = (e: Entry, cls: number): Variant => {
+    const v: Variant = { ready: null, pending: Promise.resolve() }
+    e.variants.set(cls, v)
+    v.pending = compileKernelModule(source, e.signature, variantAssumptions(e.params, cls))
+      .then(instantiateKernel)
+      .then((ready) => {
+        v.ready = ready
+        e.written = ready.meta.params.map((p) => p.written)
+        if (e.tier === 'js') e.tier = 'compiled'
+      })
+      .catch((err: unknown) => {
+        e.variants.delete(cls)
+        console.error(`[kiln] kernel ${id} ${e.signature} stays plain JS: it does not compile.\n${err instanceof Error ? err.message : String(err)}`)
+      })
+    return v
+  }
+
   const findEntry = (args: unknown[]): Entry => {
     if (last && argsMatch(last.params, args)) return last
     for (const e of entries) if (argsMatch(e.params, args)) return (last = e)
@@ -152,10 +182,18 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   const call = function (this: unknown, ...args: unknown[]): unknown {
     const e = findEntry(args)
     if (e.coerce) coerceArgs(e.params, args)
+    const cls = e.specializable ? variantClass(e.params, args) : -1
+    if (cls >= 0) {
+      const v = e.variants.get(cls) ?? startVariant(e, cls)
+      if (v.ready) {
+        const out = invoke(e, v.ready, args)
+        if (out !== NOT_RUN) return coerceResult(v.ready.meta.result, out)
+      }
+    }
     if (e.ready) {
       const out = invoke(e, e.ready, args)
       if (out !== NOT_RUN) return coerceResult(e.ready.meta.result, out)
-    } else if (!e.pending) {
+    } else if (!e.pending && cls < 0) {
       compileInBackground(e)
     }
     return coerceResult(e.declaredResult, fn.apply(undefined, args))
@@ -167,7 +205,11 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   Object.defineProperty(call, 'id', { value: id })
   Object.defineProperty(call, 'name', { value: id })
   call.ready = async () => {
-    await Promise.all([...declared.map(startCompile), ...entries.filter((e) => e.pending).map((e) => e.pending)])
+    await Promise.all([
+      ...declared.map(startCompile),
+      ...entries.filter((e) => e.pending).map((e) => e.pending),
+      ...entries.flatMap((e) => [...e.variants.values()].map((v) => v.pending)),
+    ])
   }
   call.compile = (signature: string) => {
     const sig = parse(signature)
@@ -175,6 +217,10 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   }
   call.tier = (signature: string): Tier => byKey.get(formatParams(parse(signature).params))?.tier ?? 'js'
   call.signatures = () => entries.map((e) => e.signature)
+  call.specializations = (signature: string): string[] => {
+    const e = byKey.get(formatParams(parse(signature).params))
+    return e ? [...e.variants.values()].flatMap((v) => (v.ready ? [v.ready.meta.variant] : [])) : []
+  }
   return call
 }
 

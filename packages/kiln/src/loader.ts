@@ -1,7 +1,7 @@
 // Compiled modules: the lazily imported compiler, the in-memory module cache keyed by the
 // Merkle key, and instantiation against the shared kernel memory.
 
-import type { KernelMeta, SourceText } from '@kiln/compiler'
+import type { Assumptions, KernelMeta, SourceText } from '@kiln/compiler'
 import { KilnError } from './errors.js'
 import { kernelMemory } from './memory.js'
 
@@ -38,9 +38,9 @@ const moduleCache = new Map<string, Promise<CompiledKernel>>()
 export const cacheStats = { hits: 0, misses: 0, compiles: 0, compileMs: 0 }
 
 /** Compiles (or finds in the memory cache) one kernel for one signature. */
-export async function compileKernelModule(source: KernelSource, signature: string): Promise<CompiledKernel> {
+export async function compileKernelModule(source: KernelSource, signature: string, assume?: Assumptions): Promise<CompiledKernel> {
   const compiler = await loadCompiler()
-  const { key } = compiler.kernelKey({ source: source.code, deps: source.helpers, constants: source.constants, signature })
+  const { key } = compiler.kernelKey({ source: source.code, deps: source.helpers, constants: source.constants, signature, assume })
   const hit = moduleCache.get(key)
   if (hit) {
     cacheStats.hits++
@@ -50,7 +50,7 @@ export async function compileKernelModule(source: KernelSource, signature: strin
   const pending = (async (): Promise<CompiledKernel> => {
     const started = performance.now()
     const kernelText: SourceText = { code: source.code, file: source.id }
-    const result = compiler.compileKernel({ source: kernelText, name: source.id, deps: source.helpers, constants: source.constants, signature })
+    const result = compiler.compileKernel({ source: kernelText, name: source.id, deps: source.helpers, constants: source.constants, signature, assume })
     cacheStats.compiles++
     cacheStats.compileMs += performance.now() - started
     if (!result.ok) throw new KilnError(result.diagnostics, result.sources)
