@@ -217,6 +217,37 @@ describe('arrays and memory', () => {
   })
 })
 
+describe('range-specialized variants', () => {
+  test('calls on either side of every range guard give the plain-JS result', async () => {
+    function affine(a: Float64Array, out: Float64Array, s: number, n: number) {
+      for (let i = 0; i < n; i++) out[i] = a[i % a.length] * s + i * n + s * s - n * i
+      return s * n
+    }
+    const k = kernel(affine)
+    const a = new Float64Array([1.5, -2, 0, 7])
+    const scalars = [3, -3, 0, -0, 3.5, 1024, 1025, -1024, -1025, 65537, 16777216, 16777217, 2 ** 31, -(2 ** 40), NaN, Infinity]
+    const ns = [0, 3, 8]
+    const run = () => {
+      for (const s of scalars) {
+        for (const n of ns) {
+          const expectedOut = new Float64Array(8)
+          const gotOut = new Float64Array(8)
+          const expected = affine(a, expectedOut, s, n)
+          const got = k(a, gotOut, s, n)
+          expect(Object.is(got, expected)).toBe(true)
+          expect([...gotOut].map(String)).toEqual([...expectedOut].map(String))
+        }
+      }
+    }
+    run() // plain JS while the variants compile
+    await k.ready()
+    expect(k.specializations('(f64[], f64[], f64, f64)').length).toBeGreaterThan(3)
+    expect(k.specializations('(f64[], f64[], f64, f64)')).toContain('len≤16777216 p2∈[0,1024] p3∈[0,1024]')
+    run() // every guard class now runs its variant, the rest the general module
+    expect(k.tier('(f64[], f64[], f64, f64)')).toBe('compiled')
+  })
+})
+
 describe('module cache', () => {
   test('kernels with the same source, deps and signature share one compile', async () => {
     const make = () => kernel(function twice(a: Float64Array) { for (let i = 0; i < a.length; i++) a[i] *= 2 }, { signatures: ['(f64[]) => void'] })

@@ -283,6 +283,17 @@ const negZero = function negZero(out, w) {
   }
 }
 
+const hashMix = function hashMix(a, out) {
+  let h = 2166136261
+  let g = 0
+  for (let i = 0; i < a.length; i++) {
+    g = a[i] * 1e9
+    h = (h ^ g) + 0.5
+    out[i] = (g | 0) + (h >>> 3) + Math.imul(h, g) + Math.clz32(g) + ~h
+  }
+  return h | 0
+}
+
 /**
  * Each case: the kernel, its dependencies, a signature, and an input generator taking a PRNG
  * and a size scale (small for tests, large for benchmarks).
@@ -328,6 +339,8 @@ export const corpus = [
     args: (r, n) => [fill(Float64Array, n, r, -1e3, 1e3, 0.3), fill(Float64Array, n, r, -50, 50, 0.3), new Float64Array(n * 8)] },
   { name: 'negZero', fn: negZero, signature: '(f64[], i32) => void',
     args: (r) => [new Float64Array(50), Math.floor(r() * 7) - 3] },
+  { name: 'hashMix', fn: hashMix, signature: '(f64[], f64[]) => f64',
+    args: (r, n) => [fill(Float64Array, n, r, -1e3, 1e3, 0.2), new Float64Array(n)] },
   { name: 'collatz', fn: collatz, signature: '(f64[], i32[]) => f64',
     args: (r, n) => [fill(Float64Array, n, r, 1, 1e6).map(Math.floor), new Int32Array(n)] },
 ]

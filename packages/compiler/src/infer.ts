@@ -24,7 +24,14 @@ export interface Instance {
   inBounds: Set<IndexExpr>
   calls: Map<Expr, Instance>
   result: Type
+  /**
+   * Locals every read of which is converted by ToInt32 (bitwise operands, Math.imul): they
+   * hold ToInt32 of each value assigned, in an i32, which no read can tell apart.
+   */
+  wrapped: Set<number>
 }
+
+const bitwiseOps = new Set(['|', '&', '^', '<<', '>>', '>>>'])
 
 export interface ProgramInfo {
   helpers: ReadonlyMap<string, ResolvedFunction>
@@ -87,6 +94,10 @@ interface PassState {
   /** Narrower ranges of int locals inside loop bodies whose test bounds them. */
   narrow: Map<number, Type>
   loops: LoopStmt[]
+  /** Expressions whose value is converted by ToInt32 (or ToUint32) where it is used. */
+  int32Uses: Set<Expr>
+  /** Locals read somewhere that is not an int32 use. */
+  otherReads: Set<number>
 }
 
 function inferInstance(
@@ -99,10 +110,11 @@ function inferInstance(
 ): Instance {
   const vars: (Type | null)[] = func.vars.map((v, i) => (v.isParam ? params[i] : null))
   const widenings = func.vars.map(() => 0)
+  const wrapped = new Set<number>()
   let s: PassState = newPass()
 
   function newPass(): PassState {
-    return { types: new Map(), inBounds: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [] }
+    return { types: new Map(), inBounds: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
   }
   const fail = (code: DiagnosticCode, message: string, span: Span, notes: string[] = []): void => report(diagnostic(code, message, span, notes))
 
@@ -112,6 +124,7 @@ function inferInstance(
   }
 
   const assign = (v: number, t: Type, span: Span): void => {
+    if (wrapped.has(v) && isNumeric(t)) return
     const cur = vars[v]
     const name = func.vars[v].name
     if (cur?.kind === 'array') {
@@ -359,6 +372,7 @@ function inferInstance(
 
   const mathCall = (e: Extract<Expr, { kind: 'Call' }>, name: string): Type => {
     const info = mathFunctions.get(name)!
+    if (name === 'imul' || name === 'clz32') for (const a of e.args) s.int32Uses.add(a)
     const args = e.args.map(numeric)
     if (info.arity >= 0 && args.length !== info.arity) {
       fail('KILN_ARITY', `Math.${name} takes ${info.arity} argument${info.arity === 1 ? '' : 's'}, not ${args.length}`, e.span)
@@ -402,7 +416,9 @@ function inferInstance(
         const b = func.names.get(e)
         if (!b) return f64 // already reported by resolve
         switch (b.kind) {
-          case 'var': return s.narrow.get(b.id) ?? vars[b.id] ?? f64
+          case 'var':
+            if (!s.int32Uses.has(e)) s.otherReads.add(b.id)
+            return s.narrow.get(b.id) ?? vars[b.id] ?? f64
           case 'builtin': return f64
           case 'const': {
             const c = program.constants.get(b.name)!
@@ -463,6 +479,7 @@ function inferInstance(
           value(e.arg)
           return bool
         }
+        if (e.op === '~') s.int32Uses.add(e.arg)
         const a = numeric(e.arg)
         if (e.op === '+') return a
         if (e.op === '~') return a.kind === 'int' ? intRange(~a.hi, ~a.lo) : fullInt
@@ -475,6 +492,7 @@ function inferInstance(
             value(e.right)
             return bool
           default: {
+            if (bitwiseOps.has(e.op)) s.int32Uses.add(e.left).add(e.right)
             const lt = numeric(e.left)
             const rt = numeric(e.right)
             const t = arith(e.op, lt, rt)
@@ -514,6 +532,7 @@ function inferInstance(
             return vars[v] ?? f64
           }
           const op = e.op.slice(0, -1)
+          if (bitwiseOps.has(op)) s.int32Uses.add(e.target)
           const cur = v === null ? f64 : expr(e.target)
           const rhs = numeric(e.value)
           if (v === null) return f64
@@ -672,7 +691,17 @@ function inferInstance(
   for (let pass = 0; ; pass++) {
     s = newPass()
     for (const st of func.fn.body) stmt(st)
-    if (!s.changed) break
+    if (!s.changed) {
+      // Number locals only ever used as ToInt32 operands can live in i32 (then infer again).
+      for (let v = 0; v < vars.length; v++) {
+        if (vars[v]?.kind === 'f64' && !func.vars[v].isParam && !s.otherReads.has(v) && !wrapped.has(v)) {
+          wrapped.add(v)
+          vars[v] = fullInt
+          s.changed = true
+        }
+      }
+      if (!s.changed) break
+    }
     if (pass >= MAX_PASSES) throw new Error(`internal: type inference of ${func.name} did not converge`)
   }
 
@@ -698,6 +727,7 @@ function inferInstance(
     vars: vars.map((t) => t ?? f64),
     types: s.types, inBounds: s.inBounds, calls: s.calls,
     result: result ?? voidType,
+    wrapped,
   }
 }
 

@@ -107,6 +107,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   }
 
   const lowerTo = (e: Expr, to: Type): Ref => coerce(lower(e), typeOf(e), to)
+  /** The value stored into local `v`: ToInt32 of it for a wrapped local. */
+  const assignedValue = (e: Expr, v: number): Ref => (inst.wrapped.has(v) ? toI32(e) : lowerTo(e, inst.vars[v]))
   const toF64 = (e: Expr): Ref => lowerTo(e, f64)
 
   /** ToInt32 of any value. */
@@ -443,7 +445,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const v = varOf(e.target)
       const vt = inst.vars[v]
       const local = varLocals[v][0]
-      if (e.op === '=') return m.local.tee(local, lowerTo(e.value, vt), wasmType(vt))
+      if (e.op === '=') return m.local.tee(local, assignedValue(e.value, v), wasmType(vt))
       const op = e.op.slice(0, -1)
       const rt = typeOf(e.value)
       const value = arith(op, m.local.get(local, wasmType(vt)), vt, lower(e.value), rt, vt.kind === 'int' ? vt : f64)
@@ -510,7 +512,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       case 'Let':
         return m.block(null, s.decls.map((d) => {
           const v = inst.func.decls.get(d)!
-          return m.local.set(varLocals[v][0], lowerTo(d.init, inst.vars[v]))
+          return m.local.set(varLocals[v][0], assignedValue(d.init, v))
         }))
       case 'If':
         return m.if(truthy(s.test), stmt(s.then), s.else ? stmt(s.else) : undefined)
