@@ -7,8 +7,9 @@ import { unreachable } from './ast.js'
 import { diagnostic, type Diagnostic, type DiagnosticCode, type Span } from './diagnostics.js'
 import { mathFunctions } from './math.js'
 import type { ResolvedFunction } from './resolve.js'
+import type { ElementTypeName } from './signature.js'
 import {
-  bool, elementValueType, f64, fullInt, I32_MAX, I32_MIN, intRange, isNumeric, join,
+  bool, elementValueType, f64, fullInt, I32_MIN, intRange, isNumeric, join,
   rangeOf, sameType, type Type, typeKey, typeName, typeOfNumber, voidType,
 } from './types.js'
 
@@ -171,7 +172,7 @@ function inferInstance(
     return t.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : t
   }
 
-  const arrayOf = (ref: NameRef): { kind: 'array'; element: Type['kind'] extends never ? never : import('./signature.js').ElementTypeName; var: number } | { kind: 'const'; values: readonly number[] } | null => {
+  const arrayOf = (ref: NameRef): { kind: 'array'; element: ElementTypeName; var: number } | { kind: 'const'; values: readonly number[] } | null => {
     const b = func.names.get(ref)
     if (b?.kind === 'var') {
       const t = vars[b.id]
@@ -758,4 +759,3 @@ function stmtCanComplete(st: Stmt, func: ResolvedFunction): boolean {
   }
 }
 
-export { isNumeric, I32_MAX }

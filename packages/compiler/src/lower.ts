@@ -8,7 +8,7 @@ import { unreachable } from './ast.js'
 import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
 import { elementInfo, type ElementTypeName } from './signature.js'
-import { f64, isNumeric, rangeOf, type Type } from './types.js'
+import { f64, rangeOf, type Type } from './types.js'
 
 type Ref = binaryen.ExpressionRef
 
@@ -564,4 +564,3 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   m.addFunction(inst.id, binaryen.createType(paramTypes), wasmType(inst.result), localTypes, m.block(null, body))
 }
 
-export { isNumeric }

@@ -2,7 +2,7 @@
 // outside the kernel language. acorn parses; this pass only keeps what the language has.
 
 import { parseExpressionAt } from 'acorn'
-import type { ArithOp, AssignOp, BinaryOp, Declarator, Expr, FunctionNode, IndexExpr, NameRef, Param, Stmt } from './ast.js'
+import type { AssignOp, BinaryOp, Declarator, Expr, FunctionNode, IndexExpr, NameRef, Param, Stmt } from './ast.js'
 import { diagnostic, type Diagnostic, type DiagnosticCode, type SourceText, type Span } from './diagnostics.js'
 import { isSsrNamespace } from './ssr.js'
 
@@ -355,4 +355,3 @@ function sourceName(node: EsNode): string {
   return '(expression)'
 }
 
-export type { ArithOp, AssignOp }
