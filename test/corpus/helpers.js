@@ -19,3 +19,14 @@ export function luma(r, g, b) {
 
 export const GAIN = 1.5
 export const WEIGHTS = [0.25, 0.5, 0.25]
+
+/** A helper that takes an array (monomorphized per element type) and calls another helper. */
+export function sumRange(a, from, to) {
+  let s = 0
+  for (let i = from; i < to; i++) s += clamp(a[i], -1e6, 1e6)
+  return s
+}
+
+export function isOdd(n) {
+  return (n & 1) === 1
+}

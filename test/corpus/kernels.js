@@ -2,7 +2,7 @@
 // input generator that mixes ordinary values with edge values. Tests run each kernel compiled
 // and as plain JS and require identical results; the benchmark times both.
 
-import { A, clamp, above, luma, GAIN, WEIGHTS } from './helpers.js'
+import { A, clamp, above, luma, sumRange, isOdd, GAIN, WEIGHTS } from './helpers.js'
 
 /** Values that break naive compilers: NaN, signed zeros, infinities, huge, tiny, outside int32. */
 export const edgeValues = [
@@ -294,6 +294,37 @@ const hashMix = function hashMix(a, out) {
   return h | 0
 }
 
+const controlFlow = function controlFlow(a, counts, flags) {
+  let found = -1
+  let total = 0
+  outer: for (let i = 0, j = a.length - 1; i < a.length; i++, j--) {
+    if (a[i] !== a[i]) continue
+    let k = 0
+    do {
+      k++
+      if (k > 3) break
+    } while (a[i] > k * 10)
+    counts[i] = k
+    for (let m = 0; m < 4; m++) {
+      if (a[j] < -1e9) break outer
+      if (m === 2) continue outer
+      total += m
+    }
+  }
+  let n = 0
+  while (true) {
+    n += 7
+    if (n > 100) break
+  }
+  for (let i = 0; i < flags.length; i++) {
+    const odd = isOdd(i)
+    const big = a[i % a.length] > 0.5
+    flags[i] = odd && big ? 3 : odd || big ? 2 : !odd ? 1 : 0
+    if (flags[i] === 3 && found < 0) found = i
+  }
+  return found + total * 0.5 + n + (a.length > 4 ? sumRange(a, 1, 4) : 0)
+}
+
 /**
  * Each case: the kernel, its dependencies, a signature, and an input generator taking a PRNG
  * and a size scale (small for tests, large for benchmarks).
@@ -341,6 +372,8 @@ export const corpus = [
     args: (r) => [new Float64Array(50), Math.floor(r() * 7) - 3] },
   { name: 'hashMix', fn: hashMix, signature: '(f64[], f64[]) => f64',
     args: (r, n) => [fill(Float64Array, n, r, -1e3, 1e3, 0.2), new Float64Array(n)] },
+  { name: 'controlFlow', fn: controlFlow, deps: { isOdd, sumRange, clamp }, signature: '(f64[], i32[], u8[]) => f64',
+    args: (r, n) => [fill(Float64Array, n, r, -40, 40, 0.1), new Int32Array(n), new Uint8Array(n)] },
   { name: 'collatz', fn: collatz, signature: '(f64[], i32[]) => f64',
     args: (r, n) => [fill(Float64Array, n, r, 1, 1e6).map(Math.floor), new Int32Array(n)] },
 ]
