@@ -325,6 +325,16 @@ const controlFlow = function controlFlow(a, counts, flags) {
   return found + total * 0.5 + n + (a.length > 4 ? sumRange(a, 1, 4) : 0)
 }
 
+const sideEffectTests = function sideEffectTests(a, out) {
+  let i = 0
+  let s = 0
+  while (i < a.length && (i += 1) > 0) out[i - 1] = a[i]
+  for (let j = 0; j < 2147483647 && j++ < a.length; ) s += j
+  let k = 2147483640
+  while (k < 2147483647 && k++ > 0) s += k + 1
+  return s + k
+}
+
 /**
  * Each case: the kernel, its dependencies, a signature, and an input generator taking a PRNG
  * and a size scale (small for tests, large for benchmarks).
@@ -374,6 +384,8 @@ export const corpus = [
     args: (r, n) => [fill(Float64Array, n, r, -1e3, 1e3, 0.2), new Float64Array(n)] },
   { name: 'controlFlow', fn: controlFlow, deps: { isOdd, sumRange, clamp }, signature: '(f64[], i32[], u8[]) => f64',
     args: (r, n) => [fill(Float64Array, n, r, -40, 40, 0.1), new Int32Array(n), new Uint8Array(n)] },
+  { name: 'sideEffectTests', fn: sideEffectTests, signature: '(f64[], f64[]) => f64',
+    args: (r, n) => [fill(Float64Array, 16, r, -5, 5, 0.1), new Float64Array(16)] },
   { name: 'collatz', fn: collatz, signature: '(f64[], i32[]) => f64',
     args: (r, n) => [fill(Float64Array, n, r, 1, 1e6).map(Math.floor), new Int32Array(n)] },
 ]

@@ -315,7 +315,7 @@ function inferInstance(
    */
   const narrowForBody = (loop: LoopStmt): Map<number, Type | undefined> => {
     const saved = new Map<number, Type | undefined>()
-    if (loop.kind === 'DoWhile' || !loop.test) return saved
+    if (loop.kind === 'DoWhile' || !loop.test || assignsInside(loop.test)) return saved
     const assigned = func.assignedInBody.get(loop)!
     for (const c of conjuncts(loop.test)) {
       if (c.kind !== 'Binary') continue
@@ -354,7 +354,7 @@ function inferInstance(
   }
 
   const loopFacts = (loop: LoopStmt): { index: number; array: number }[] => {
-    if (loop.kind !== 'For' || !loop.test) return []
+    if (loop.kind !== 'For' || !loop.test || assignsInside(loop.test)) return []
     const facts: { index: number; array: number }[] = []
     const assigned = func.assignedInBody.get(loop)!
     for (const c of conjuncts(loop.test)) {
@@ -729,6 +729,21 @@ function inferInstance(
     types: s.types, inBounds: s.inBounds, calls: s.calls,
     result: result ?? voidType,
     wrapped,
+  }
+}
+
+/** Whether an expression assigns anything (a loop test that does cannot vouch for its body). */
+export function assignsInside(e: Expr): boolean {
+  switch (e.kind) {
+    case 'Assign': case 'Update': return true
+    case 'Num': case 'Bool': case 'Name': case 'Member': return false
+    case 'Index': return assignsInside(e.index)
+    case 'Call': return e.args.some(assignsInside)
+    case 'Unary': return assignsInside(e.arg)
+    case 'Binary': case 'Logical': return assignsInside(e.left) || assignsInside(e.right)
+    case 'Cond': return assignsInside(e.test) || assignsInside(e.then) || assignsInside(e.else)
+    case 'Seq': return e.exprs.some(assignsInside)
+    default: return unreachable(e)
   }
 }
 
