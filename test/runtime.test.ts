@@ -248,6 +248,61 @@ describe('range-specialized variants', () => {
   })
 })
 
+describe('speculative in-bounds loads', () => {
+  function gather(idx: Int32Array, src: Int32Array, out: Float64Array) {
+    let s = 0
+    for (let i = 0; i < idx.length; i++) {
+      out[i] += src[idx[i]] + 1 // reads what it writes: a rerun without undo would add twice
+      s += out[i]
+    }
+    return s
+  }
+
+  test('a load that goes out of bounds undoes the call and gives the plain-JS result', async () => {
+    const k = kernel(gather, { signatures: ['(i32[], i32[], f64[]) => f64'] })
+    await k.ready()
+    const src = new Int32Array([10, 20, 30, 40])
+    const good = new Int32Array([3, 2, 1, 0, 3])
+    const bad = new Int32Array([1, 2, 7, 0, -1]) // 7 and -1 are out of bounds: JS reads undefined
+    k(good, src, new Float64Array(5)) // starts the speculative variant for this class
+    await k.ready()
+    expect(k.specializations('(i32[], i32[], f64[])').some((v) => v.includes('trap-oob'))).toBe(true)
+
+    const expectGather = (idx: Int32Array, out: Float64Array, got: unknown) => {
+      const plainOut = new Float64Array(out.length).fill(-5)
+      const expected = gather(idx, src, plainOut)
+      expect(Object.is(got, expected)).toBe(true)
+      expect([...out].map(String)).toEqual([...plainOut].map(String))
+    }
+    // In-bounds calls run speculatively.
+    const out1 = new Float64Array(5).fill(-5)
+    expectGather(good, out1, k(good, src, out1))
+    // Copied arrays: the trap discards the staged copy; the call reruns without speculation.
+    const out2 = new Float64Array(5).fill(-5)
+    expectGather(bad, out2, k(bad, src, out2))
+    // Zero-copy arrays written before the trap are restored from a snapshot first.
+    const zidx = alloc(Int32Array, 5)
+    const zsrc = alloc(Int32Array, 4)
+    const zout = alloc(Float64Array, 5)
+    zsrc.set(src)
+    zidx.set(bad)
+    zout.fill(-5)
+    const fresh = kernel(gather, { signatures: ['(i32[], i32[], f64[]) => f64'] })
+    fresh(zidx, zsrc, zout)
+    zout.fill(-5)
+    await fresh.ready()
+    expectGather(bad, zout, fresh(zidx, zsrc, zout))
+    await fresh.ready()
+    // After a trap the class runs its safe twin, compiled without speculation.
+    expect(fresh.specializations('(i32[], i32[], f64[])').some((v) => !v.includes('trap-oob'))).toBe(true)
+    zout.fill(-5)
+    expectGather(bad, zout, fresh(zidx, zsrc, zout))
+    free(zidx)
+    free(zsrc)
+    free(zout)
+  })
+})
+
 describe('module cache', () => {
   test('kernels with the same source, deps and signature share one compile', async () => {
     const make = () => kernel(function twice(a: Float64Array) { for (let i = 0; i < a.length; i++) a[i] *= 2 }, { signatures: ['(f64[]) => void'] })

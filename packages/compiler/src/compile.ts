@@ -40,6 +40,12 @@ export interface Assumptions {
   maxLength?: number
   /** Per parameter: numeric scalars known to be integers in [lo, hi], or null. */
   intRanges?: ([number, number] | null)[]
+  /**
+   * Loads from integer arrays are compiled as in bounds and trap when they are not; the caller
+   * must be able to undo the call (see the runtime). `meta.speculative` says whether any load
+   * was compiled so. @default false
+   */
+  trapOutOfBounds?: boolean
 }
 
 export interface ParamMeta {
@@ -66,6 +72,8 @@ export interface KernelMeta {
   constBytes: number
   /** The guarded ranges this variant assumes ('' for the general module). */
   variant: string
+  /** Whether some load traps when out of bounds (the module was compiled with `trapOutOfBounds` and it mattered). */
+  speculative: boolean
   compiler: CompilerIdentity
 }
 
@@ -157,7 +165,8 @@ export function compileKernel(input: CompileInput): CompileResult {
     return range && p.kind === 'scalar' && p.type !== 'bool' ? { kind: 'int', lo: range[0], hi: range[1] } : paramValueType(p)
   })
   const maxLength = input.assume?.maxLength ?? MAX_LENGTH
-  const { root, instances } = inferTypes(kernel, params, { helpers, constants, maxLength }, diagnostics)
+  const trapOutOfBounds = input.assume?.trapOutOfBounds ?? false
+  const { root, instances } = inferTypes(kernel, params, { helpers, constants, maxLength, trapOutOfBounds }, diagnostics)
   const result = checkResult(signature, root.result, kernel, diagnostics)
   if (diagnostics.length > 0) return fail()
 
@@ -178,6 +187,7 @@ export function compileKernel(input: CompileInput): CompileResult {
     mathImports: out.mathImports,
     constBytes: out.constBytes,
     variant: variantText(input.assume),
+    speculative: instances.some((i) => i.speculated.size > 0),
     compiler: compilerIdentity(optimizeLevel),
   }
   return { ok: true, wasm: out.wasm, meta, diagnostics: [], sources }

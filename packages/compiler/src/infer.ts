@@ -23,6 +23,8 @@ export interface Instance {
   vars: Type[]
   types: Map<Expr, Type>
   inBounds: Set<IndexExpr>
+  /** Loads typed as in bounds on speculation: they trap when out of bounds (see `trapOutOfBounds`). */
+  speculated: Set<IndexExpr>
   calls: Map<Expr, Instance>
   result: Type
   /**
@@ -39,6 +41,12 @@ export interface ProgramInfo {
   constants: ReadonlyMap<string, ConstValue>
   /** Upper bound of every array length (the runtime guarantees it for the variant). */
   maxLength: number
+  /**
+   * Speculate that integer-element loads are in bounds (giving i32 values instead of
+   * "number or NaN"); a load that is not traps, and the runtime undoes the call and reruns it
+   * with a module compiled without speculation.
+   */
+  trapOutOfBounds: boolean
 }
 
 const MAX_PASSES = 64
@@ -87,6 +95,7 @@ export function inferTypes(kernel: ResolvedFunction, params: Type[], program: Pr
 interface PassState {
   types: Map<Expr, Type>
   inBounds: Set<IndexExpr>
+  speculated: Set<IndexExpr>
   calls: Map<Expr, Instance>
   returns: { type: Type; span: Span }[]
   changed: boolean
@@ -115,7 +124,7 @@ function inferInstance(
   let s: PassState = newPass()
 
   function newPass(): PassState {
-    return { types: new Map(), inBounds: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
+    return { types: new Map(), inBounds: new Set(), speculated: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
   }
   const fail = (code: DiagnosticCode, message: string, span: Span, notes: string[] = []): void => report(diagnostic(code, message, span, notes))
 
@@ -212,6 +221,10 @@ function inferInstance(
       elementType = elementValueType(arr.element)
     }
     if (inBounds) s.inBounds.add(e)
+    else if (program.trapOutOfBounds && elementType.kind === 'int') {
+      s.speculated.add(e)
+      return elementType
+    }
     // Out of bounds, JS reads undefined; it behaves as NaN in every kernel operation.
     return inBounds ? elementType : f64
   }
@@ -726,7 +739,7 @@ function inferInstance(
   return {
     id, func, params,
     vars: vars.map((t) => t ?? f64),
-    types: s.types, inBounds: s.inBounds, calls: s.calls,
+    types: s.types, inBounds: s.inBounds, speculated: s.speculated, calls: s.calls,
     result: result ?? voidType,
     wrapped,
   }

@@ -18,7 +18,7 @@ export interface KeyInput {
   signature: string
   optimizeLevel?: number
   /** The guarded ranges of a specialized variant (see compileKernel's `assume`). */
-  assume?: { maxLength?: number; intRanges?: ([number, number] | null)[] }
+  assume?: { maxLength?: number; intRanges?: ([number, number] | null)[]; trapOutOfBounds?: boolean }
 }
 
 /** The parts a key is made of, kept with each stored entry so a miss can be explained. */
@@ -122,6 +122,7 @@ export function variantText(assume: KeyInput['assume']): string {
   const parts: string[] = []
   if (assume.maxLength !== undefined) parts.push(`len≤${assume.maxLength}`)
   assume.intRanges?.forEach((r, i) => r && parts.push(`p${i}∈[${r[0]},${r[1]}]`))
+  if (assume.trapOutOfBounds) parts.push('trap-oob')
   return parts.join(' ')
 }
 

@@ -219,8 +219,11 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     }
   }
 
-  /** Reads the element at an access in `want` (its load type when in bounds, else f64 with NaN outside). */
-  function readAccess(a: ReturnType<typeof access>, want: Type): Ref {
+  /**
+   * Reads the element at an access in `want`: its load type when in bounds; else f64 with NaN
+   * outside, or, for a speculated load, its load type with a trap outside.
+   */
+  function readAccess(a: ReturnType<typeof access>, want: Type, speculated: boolean): Ref {
     let loaded: { ref: Ref; type: Type }
     if (a.element === null) {
       const v = m.f64.load(a.constOffset, 8, a.addr())
@@ -229,6 +232,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       loaded = loadElement(a.element, a.addr())
     }
     if (a.valid === null) return coerce(loaded.ref, loaded.type, want)
+    if (speculated) return m.block(null, [m.if(m.i32.eqz(a.valid()), m.unreachable()), coerce(loaded.ref, loaded.type, want)], wasmType(want))
     return m.if(a.valid(), coerce(loaded.ref, loaded.type, f64), m.f64.const(NaN))
   }
 
@@ -379,7 +383,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       case 'Index': {
         noteArray(e, 'read')
         const a = access(e)
-        return m.block(null, [...a.setup, readAccess(a, t)], wasmType(t))
+        return m.block(null, [...a.setup, readAccess(a, t, inst.speculated.has(e))], wasmType(t))
       }
       case 'Call': {
         if (e.mathName !== null) return mathCall(e, e.mathName, t)
@@ -462,7 +466,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     }
     noteArray(e.target, 'read')
     const oldType = typeOf(e.target)
-    const old = readAccess(a, oldType)
+    const old = readAccess(a, oldType, inst.speculated.has(e.target))
     const result = tempSet(arith(e.op.slice(0, -1), old, oldType, lower(e.value), typeOf(e.value), t), wasmType(t))
     const store = storeElement(element, a.addr(), result.get(), t)
     return m.block(null, [...a.setup, result.set, a.valid === null ? store : m.if(a.valid(), store), result.get()], wasmType(t))
@@ -485,7 +489,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     const a = access(e.target)
     const element = a.element!
     const oldType = typeOf(e.target)
-    const old = tempSet(readAccess(a, oldType), wasmType(oldType))
+    const old = tempSet(readAccess(a, oldType, inst.speculated.has(e.target)), wasmType(oldType))
     const one: Type = { kind: 'int', lo: 1, hi: 1 }
     const next = tempSet(arith(delta === 1 ? '+' : '-', old.get(), oldType, m.i32.const(1), one, t), wasmType(t))
     const store = storeElement(element, a.addr(), next.get(), t)

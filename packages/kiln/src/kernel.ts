@@ -43,7 +43,17 @@ export type Kernel<F extends AnyFunction> = F & {
 interface Variant {
   ready: ReadyKernel | null
   pending: Promise<void>
+  /**
+   * The same variant without speculation on in-bounds loads: used once a speculative call
+   * trapped, and when a call cannot be undone cheaply.
+   */
+  safe: Variant | null
+  /** A speculative call of this class trapped: do not speculate again. */
+  bailed: boolean
 }
+
+/** Zero-copy arrays a speculative call may write are snapshotted first, up to this many bytes. */
+const SNAPSHOT_LIMIT = 65536
 
 interface Entry {
   params: ParamType[]
@@ -150,11 +160,14 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     })
   }
 
-  /** Compiles the variant for a class of calls, in the background; the general module or JS serves meanwhile. */
-  const startVariant = (e: Entry, cls: number): Variant => {
-    const v: Variant = { ready: null, pending: Promise.resolve() }
-    e.variants.set(cls, v)
-    v.pending = compileKernelModule(source, e.signature, variantAssumptions(e.params, cls))
+  /**
+   * Compiles the variant for a class of calls in the background (the general module or plain
+   * JS serves meanwhile): speculative on in-bounds integer loads unless `safe`.
+   */
+  const startVariant = (e: Entry, cls: number, safe: boolean): Variant => {
+    const v: Variant = { ready: null, pending: Promise.resolve(), safe: null, bailed: false }
+    const assume = { ...variantAssumptions(e.params, cls), trapOutOfBounds: !safe }
+    v.pending = compileKernelModule(source, e.signature, assume)
       .then(instantiateKernel)
       .then((ready) => {
         v.ready = ready
@@ -162,10 +175,29 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
         if (e.tier === 'js') e.tier = 'compiled'
       })
       .catch((err: unknown) => {
-        e.variants.delete(cls)
+        if (!safe) e.variants.delete(cls)
         console.error(`[kiln] kernel ${id} ${e.signature} stays plain JS: it does not compile.\n${err instanceof Error ? err.message : String(err)}`)
       })
+    if (!safe) e.variants.set(cls, v)
     return v
+  }
+
+  /** Runs a variant; a speculative one that cannot run or trapped hands over to its safe twin. */
+  const runVariant = (e: Entry, cls: number, v: Variant, args: unknown[]): unknown => {
+    const ready = v.ready!
+    const speculate = ready.meta.speculative
+    if (speculate && !v.bailed && !ready.meta.mathImports.includes('random/0')) {
+      const out = invoke(e, ready, args, true)
+      if (out !== BAILED && out !== NOT_SPECULATED) return out === NOT_RUN ? NOT_RUN : coerceResult(ready.meta.result, out)
+      if (out === BAILED) v.bailed = true
+    } else if (!speculate) {
+      const out = invoke(e, ready, args, false)
+      return out === NOT_RUN ? NOT_RUN : coerceResult(ready.meta.result, out)
+    }
+    const safe = (v.safe ??= startVariant(e, cls, true))
+    if (!safe.ready) return NOT_RUN
+    const out = invoke(e, safe.ready, args, false)
+    return out === NOT_RUN ? NOT_RUN : coerceResult(safe.ready.meta.result, out)
   }
 
   const findEntry = (args: unknown[]): Entry => {
@@ -184,14 +216,14 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     if (e.coerce) coerceArgs(e.params, args)
     const cls = e.specializable ? variantClass(e.params, args) : -1
     if (cls >= 0) {
-      const v = e.variants.get(cls) ?? startVariant(e, cls)
+      const v = e.variants.get(cls) ?? startVariant(e, cls, false)
       if (v.ready) {
-        const out = invoke(e, v.ready, args)
-        if (out !== NOT_RUN) return coerceResult(v.ready.meta.result, out)
+        const out = runVariant(e, cls, v, args)
+        if (out !== NOT_RUN) return out
       }
     }
     if (e.ready) {
-      const out = invoke(e, e.ready, args)
+      const out = invoke(e, e.ready, args, false)
       if (out !== NOT_RUN) return coerceResult(e.ready.meta.result, out)
     } else if (!e.pending && cls < 0) {
       compileInBackground(e)
@@ -208,7 +240,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     await Promise.all([
       ...declared.map(startCompile),
       ...entries.filter((e) => e.pending).map((e) => e.pending),
-      ...entries.flatMap((e) => [...e.variants.values()].map((v) => v.pending)),
+      ...entries.flatMap((e) => [...e.variants.values()].flatMap((v) => (v.safe ? [v.pending, v.safe.pending] : [v.pending]))),
     ])
   }
   call.compile = (signature: string) => {
@@ -219,26 +251,36 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   call.signatures = () => entries.map((e) => e.signature)
   call.specializations = (signature: string): string[] => {
     const e = byKey.get(formatParams(parse(signature).params))
-    return e ? [...e.variants.values()].flatMap((v) => (v.ready ? [v.ready.meta.variant] : [])) : []
+    const ready = (v: Variant | null): string[] => (v?.ready ? [v.ready.meta.speculative ? v.ready.meta.variant : v.ready.meta.variant.replace(/ ?trap-oob$/, '')] : [])
+    return e ? [...new Set([...e.variants.values()].flatMap((v) => [...ready(v), ...ready(v.safe)]))] : []
   }
   return call
 }
 
 const NOT_RUN = Symbol('not run')
+const BAILED = Symbol('bailed out')
+const NOT_SPECULATED = Symbol('not speculated')
 
 /**
  * Runs the wasm export. Arrays already in kernel memory pass by pointer; others are copied in
  * (one copy per underlying buffer, so aliased views stay aliased) and, where the kernel writes
  * them, copied back. Returns NOT_RUN when staging room cannot be had (the caller runs plain JS).
+ *
+ * A speculative module traps on an out-of-bounds load. Such a call must leave no trace: copied
+ * arrays are simply not copied back, and zero-copy arrays the kernel writes are snapshotted
+ * before and restored after a trap (BAILED). When they are too large to snapshot, the call is
+ * not made (NOT_SPECULATED).
  */
-function invoke(e: Entry, ready: ReadyKernel, args: unknown[]): unknown {
+function invoke(e: Entry, ready: ReadyKernel, args: unknown[], speculative: boolean): unknown {
   const w = e.wasmArgs
   if (!e.hasArrays) {
     for (let i = 0; i < args.length; i++) w[i] = args[i] as number
-    return ready.fn.apply(undefined, w)
+    return speculative ? callUndoable(ready, w, null) : ready.fn.apply(undefined, w)
   }
   const mem = kernelMemory()
   let staged: number[] | null = null
+  let snapshots: { at: number; bytes: Uint8Array }[] | null = null
+  let snapshotBytes = 0
   for (let i = 0; i < args.length; i++) {
     const p = e.params[i]
     const pos = e.argPos[i]
@@ -248,6 +290,11 @@ function invoke(e: Entry, ready: ReadyKernel, args: unknown[]): unknown {
         mem.checkLive(a)
         w[pos] = a.byteOffset
         w[pos + 1] = a.length
+        if (speculative && e.written[i]) {
+          snapshotBytes += a.byteLength
+          if (snapshotBytes > SNAPSHOT_LIMIT) return NOT_SPECULATED
+          ;(snapshots ??= []).push({ at: a.byteOffset, bytes: new Uint8Array(mem.buffer, a.byteOffset, a.byteLength).slice() })
+        }
       } else {
         ;(staged ??= []).push(i)
       }
@@ -255,19 +302,34 @@ function invoke(e: Entry, ready: ReadyKernel, args: unknown[]): unknown {
       w[pos] = args[i] as number
     }
   }
-  if (staged === null) return ready.fn.apply(undefined, w)
+  if (staged === null) return speculative ? callUndoable(ready, w, snapshots) : ready.fn.apply(undefined, w)
   const blocks = stageArrays(e, args, staged)
   if (blocks === null) return NOT_RUN
   try {
-    return ready.fn.apply(undefined, w)
-  } finally {
-    const buffer = mem.buffer
-    for (const i of staged) {
-      if (!e.written[i]) continue
-      const a = args[i] as TypedArray
-      new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(buffer, w[e.argPos[i]], a.byteLength))
+    const out = speculative ? callUndoable(ready, w, snapshots) : ready.fn.apply(undefined, w)
+    if (out !== BAILED) {
+      const buffer = mem.buffer
+      for (const i of staged) {
+        if (!e.written[i]) continue
+        const a = args[i] as TypedArray
+        new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(buffer, w[e.argPos[i]], a.byteLength))
+      }
     }
+    return out
+  } finally {
     for (const b of blocks) mem.release(b)
+  }
+}
+
+/** Calls a speculative module; on a trap, restores the snapshots and returns BAILED. */
+function callUndoable(ready: ReadyKernel, w: number[], snapshots: { at: number; bytes: Uint8Array }[] | null): unknown {
+  try {
+    return ready.fn.apply(undefined, w)
+  } catch (err) {
+    if (!(err instanceof WebAssembly.RuntimeError)) throw err
+    const buffer = kernelMemory().buffer
+    if (snapshots) for (const s of snapshots) new Uint8Array(buffer, s.at, s.bytes.length).set(s.bytes)
+    return BAILED
   }
 }
 
