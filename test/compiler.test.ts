@@ -65,6 +65,45 @@ describe('modules', () => {
   })
 })
 
+describe('exact operations', () => {
+  /** Doubles from random bit patterns: every exponent, subnormals, NaNs and infinities. */
+  function randomDoubles(n: number, seed: number): Float64Array {
+    const bits = new Uint32Array(n * 2)
+    let s = seed
+    for (let i = 0; i < bits.length; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+      bits[i] = s
+    }
+    return new Float64Array(bits.buffer)
+  }
+
+  test('% equals JS on random bit patterns and edge values', async () => {
+    const { kernel } = await import('kiln')
+    const mod = kernel(function mod(a: Float64Array, b: Float64Array, out: Float64Array) {
+      for (let i = 0; i < a.length; i++) out[i] = a[i] % b[i]
+    }, { signatures: ['(f64[], f64[], f64[]) => void'] })
+    await mod.ready()
+    const n = 60000
+    const a = randomDoubles(n, 1)
+    const b = randomDoubles(n, 2)
+    // Mix in ordinary magnitudes and edge values so every branch runs.
+    const edges = [0, -0, 1, -1, 0.5, 3, -3, 7.25, 1e-310, -5e-324, 2 ** 52, 2 ** 53 + 2, 1e308, Infinity, -Infinity, NaN, 2147483648, -2147483648]
+    for (let i = 0; i < n; i += 3) {
+      a[i] = i % 2 ? edges[i % edges.length] : (i - n / 2) * 1.37
+      b[i + 1] = edges[(i >> 1) % edges.length]
+    }
+    for (let i = 2; i < n; i += 5) b[i] = a[i] / ((i % 17) + 0.5)
+    const out = new Float64Array(n)
+    mod(a, b, out)
+    const wrong: string[] = []
+    for (let i = 0; i < n && wrong.length < 5; i++) {
+      const expected = a[i] % b[i]
+      if (!Object.is(out[i], expected)) wrong.push(`${a[i]} % ${b[i]}: expected ${expected}, got ${out[i]}`)
+    }
+    expect(wrong).toEqual([])
+  })
+})
+
 describe('the key', () => {
   const base = { source: 'function k(a) { return clamp(a * GAIN) }', deps: { clamp: 'function clamp(x) { return x < 0 ? 0 : x }' }, constants: { GAIN: 2 }, signature: '(f64) => f64' }
   test('whitespace and comments do not change it', () => {

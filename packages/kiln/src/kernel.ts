@@ -173,6 +173,8 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
         v.ready = ready
         e.written = ready.meta.params.map((p) => p.written)
         if (e.tier === 'js') e.tier = 'compiled'
+        // Calls whose writes are too large to undo need the safe twin: have it ready too.
+        if (ready.meta.speculative) return (v.safe ??= startVariant(e, cls, true)).pending
       })
       .catch((err: unknown) => {
         if (!safe) e.variants.delete(cls)
