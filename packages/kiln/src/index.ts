@@ -6,5 +6,10 @@ export type { AnyFunction, Kernel, KernelOptions, Tier } from './kernel.js'
 export { KilnError } from './errors.js'
 export { alloc, free, reserveMemory, kernelMemory, MAX_PAGES } from './memory.js'
 export type { TypedArray, TypedArrayConstructor } from './memory.js'
-export { cacheStats } from './loader.js'
+export { cacheStats, stats } from './loader.js'
 export type { Diagnostic, DiagnosticCode } from '@kiln/compiler/diagnostics'
+
+// Browsers keep compiled signatures in IndexedDB (opened on first need, by kernels with cache: true).
+import { configureStore } from './loader.js'
+import { openIndexedDbStore } from './store/idbStore.js'
+configureStore({ storeFactory: openIndexedDbStore })

@@ -4,7 +4,7 @@
 import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
 import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
 import { KilnError } from './errors.js'
-import { compileKernelModule, instantiateKernel, type KernelSource, type ReadyKernel } from './loader.js'
+import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
 
 /** What serves a signature: a precompiled artifact, a persistent store, a compile in this process, or plain JS. */
@@ -138,13 +138,33 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     declared.push(makeEntry(sig.params, sig.result))
   }
 
+  const persistent = options.cache === true
+  const request = (e: Entry, assume?: ModuleRequest['assume']): ModuleRequest => ({ source, signature: e.signature, assume, persistent })
+
+  /** Serves a module without waiting when the memory cache or a synchronous store has it. */
+  const loadNow = (req: ModuleRequest): ReadyKernel | null => {
+    const compiled = compileSync(req)
+    return compiled ? instantiateKernelSync(compiled) : null
+  }
+
+  const useReady = (e: Entry, ready: ReadyKernel): void => {
+    e.written = ready.meta.params.map((p) => p.written)
+    if (e.tier === 'js' || ready.origin === 'store') e.tier = ready.origin
+  }
+
   const startCompile = (e: Entry): Promise<void> => {
-    e.pending ??= compileKernelModule(source, e.signature)
+    if (e.pending) return e.pending
+    const now = loadNow(request(e))
+    if (now) {
+      e.ready = now
+      useReady(e, now)
+      return (e.pending = Promise.resolve())
+    }
+    e.pending = compileKernelModule(request(e))
       .then(instantiateKernel)
       .then((ready) => {
         e.ready = ready
-        e.written = ready.meta.params.map((p) => p.written)
-        e.tier = 'compiled'
+        useReady(e, ready)
         e.error = null
       })
       .catch((err: unknown) => {
@@ -166,21 +186,26 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
    */
   const startVariant = (e: Entry, cls: number, safe: boolean): Variant => {
     const v: Variant = { ready: null, pending: Promise.resolve(), safe: null, bailed: false }
-    const assume = { ...variantAssumptions(e.params, cls), trapOutOfBounds: !safe }
-    v.pending = compileKernelModule(source, e.signature, assume)
+    const req = request(e, { ...variantAssumptions(e.params, cls), trapOutOfBounds: !safe })
+    const arrive = (ready: ReadyKernel): Promise<void> | undefined => {
+      v.ready = ready
+      useReady(e, ready)
+      // Calls whose writes are too large to undo need the safe twin: have it ready too.
+      if (ready.meta.speculative) return (v.safe ??= startVariant(e, cls, true)).pending
+    }
+    if (!safe) e.variants.set(cls, v)
+    const now = loadNow(req)
+    if (now) {
+      v.pending = Promise.resolve(arrive(now))
+      return v
+    }
+    v.pending = compileKernelModule(req)
       .then(instantiateKernel)
-      .then((ready) => {
-        v.ready = ready
-        e.written = ready.meta.params.map((p) => p.written)
-        if (e.tier === 'js') e.tier = 'compiled'
-        // Calls whose writes are too large to undo need the safe twin: have it ready too.
-        if (ready.meta.speculative) return (v.safe ??= startVariant(e, cls, true)).pending
-      })
+      .then(arrive)
       .catch((err: unknown) => {
         if (!safe) e.variants.delete(cls)
         console.error(`[kiln] kernel ${id} ${e.signature} stays plain JS: it does not compile.\n${err instanceof Error ? err.message : String(err)}`)
       })
-    if (!safe) e.variants.set(cls, v)
     return v
   }
 

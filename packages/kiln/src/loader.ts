@@ -1,17 +1,50 @@
 // Compiled modules: the lazily imported compiler, the in-memory module cache keyed by the
-// Merkle key, and instantiation against the shared kernel memory.
+// Merkle key, the persistent store behind it (file store in Node, IndexedDB in browsers),
+// cache logging and statistics, and instantiation against the shared kernel memory.
 
-import type { Assumptions, KernelMeta, SourceText } from '@kiln/compiler'
+import type { Assumptions, KernelMeta, KeyInput, KernelKey, SourceText } from '@kiln/compiler'
+import type { StoredEntry } from './store/entry.js'
+import { explainMiss } from './store/explain.js'
+import type { KernelStore } from './store/types.js'
 import { KilnError } from './errors.js'
 import { kernelMemory } from './memory.js'
 
 type Compiler = typeof import('@kiln/compiler')
+type KeyModule = { kernelKey(input: KeyInput): KernelKey }
 
 let compilerPromise: Promise<Compiler> | null = null
+/** Set synchronously by the Node entry, so a warm store can be read on a kernel's first call. */
+let keyModule: KeyModule | null = null
+let keyModulePromise: Promise<KeyModule> | null = null
+/** undefined: not chosen yet (a browser opens IndexedDB on first need); null: none. */
+let store: KernelStore | null | undefined
+let storeFactory: (() => Promise<KernelStore | null>) | null = null
 
 /** The compiler (acorn + binaryen), loaded on first need only. */
 export function loadCompiler(): Promise<Compiler> {
   return (compilerPromise ??= import('@kiln/compiler'))
+}
+
+function loadKeyModule(): Promise<KeyModule> {
+  if (keyModule) return Promise.resolve(keyModule)
+  return (keyModulePromise ??= import('@kiln/compiler/key'))
+}
+
+/** Wires the environment's key function and persistent store (called by the entry points). */
+export function configureStore(options: { keyModule?: KeyModule; store?: KernelStore | null; storeFactory?: () => Promise<KernelStore | null> }): void {
+  if (options.keyModule) keyModule = options.keyModule
+  if (options.store !== undefined) store = options.store
+  if (options.storeFactory) storeFactory = options.storeFactory
+}
+
+/** The persistent store in use, if any. */
+export function currentStore(): KernelStore | null {
+  return store ?? null
+}
+
+async function getStore(): Promise<KernelStore | null> {
+  if (store === undefined) store = storeFactory ? await storeFactory().catch(() => null) : null
+  return store
 }
 
 export interface KernelSource {
@@ -21,43 +54,142 @@ export interface KernelSource {
   constants: Record<string, number | boolean | readonly number[]>
 }
 
+export interface ModuleRequest {
+  source: KernelSource
+  signature: string
+  assume?: Assumptions
+  /** Look in and write to the persistent store (`cache: true`). */
+  persistent: boolean
+}
+
+export type Origin = 'store' | 'compiled'
+
 export interface CompiledKernel {
   key: string
   module: WebAssembly.Module
   meta: KernelMeta
+  origin: Origin
 }
 
 export interface ReadyKernel {
   fn: (...args: number[]) => number | undefined
   meta: KernelMeta
+  origin: Origin
 }
 
 /** key → compiled module, shared by every kernel in this process or page. */
-const moduleCache = new Map<string, Promise<CompiledKernel>>()
+const modules = new Map<string, Promise<CompiledKernel>>()
+const modulesReady = new Map<string, CompiledKernel>()
 
-export const cacheStats = { hits: 0, misses: 0, compiles: 0, compileMs: 0 }
+const counters = { hits: 0, misses: 0, memoryHits: 0, storeHits: 0, compiles: 0, compileMs: 0, bytesRead: 0, bytesWritten: 0 }
 
-/** Compiles (or finds in the memory cache) one kernel for one signature. */
-export async function compileKernelModule(source: KernelSource, signature: string, assume?: Assumptions): Promise<CompiledKernel> {
-  const compiler = await loadCompiler()
-  const { key } = compiler.kernelKey({ source: source.code, deps: source.helpers, constants: source.constants, signature, assume })
-  const hit = moduleCache.get(key)
+/** Cache statistics of this process (or page). */
+export function stats(): Readonly<typeof counters> {
+  return { ...counters }
+}
+
+/** @deprecated use stats() */
+export const cacheStats = counters
+
+function debugEnabled(): boolean {
+  const env = typeof process !== 'undefined' ? process.env?.KILN_DEBUG_CACHE : undefined
+  return (env !== undefined && env !== '' && env !== '0') || (globalThis as { KILN_DEBUG_CACHE?: unknown }).KILN_DEBUG_CACHE === true
+}
+
+function logLookup(req: ModuleRequest, outcome: string): void {
+  if (!debugEnabled()) return
+  const variant = req.assume ? ` [${variantLabel(req.assume)}]` : ''
+  console.error(`[kiln cache] ${req.source.id} ${req.signature}${variant}: ${outcome}`)
+}
+
+function variantLabel(a: Assumptions): string {
+  const ranges = (a.intRanges ?? []).flatMap((r, i) => (r ? [`p${i}∈[${r[0]},${r[1]}]`] : []))
+  return [...ranges, a.trapOutOfBounds ? 'speculative' : 'safe'].join(' ')
+}
+
+function keyInput(req: ModuleRequest): KeyInput {
+  return { source: req.source.code, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume }
+}
+
+function remember(compiled: CompiledKernel): CompiledKernel {
+  modulesReady.set(compiled.key, compiled)
+  if (!modules.has(compiled.key)) modules.set(compiled.key, Promise.resolve(compiled))
+  return compiled
+}
+
+/**
+ * A module without waiting: from the memory cache, or from a store that reads synchronously
+ * (the Node file store). Null when neither has it; the caller then compiles in the background.
+ */
+export function compileSync(req: ModuleRequest): CompiledKernel | null {
+  if (!keyModule) return null
+  const { key } = keyModule.kernelKey(keyInput(req))
+  const known = modulesReady.get(key)
+  if (known) {
+    counters.hits++
+    counters.memoryHits++
+    logLookup(req, 'hit memory')
+    return known
+  }
+  if (!req.persistent || !store?.getSync) return null
+  const found = store.getSync(key)
+  if (!found.entry) return null
+  counters.hits++
+  counters.storeHits++
+  counters.bytesRead += found.bytes ?? 0
+  logLookup(req, `hit ${store.name}`)
+  return remember({ key, module: new WebAssembly.Module(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
+}
+
+/** Finds (memory, then store) or compiles one kernel for one signature and variant. */
+export async function compileKernelModule(req: ModuleRequest): Promise<CompiledKernel> {
+  const keys = await loadKeyModule()
+  const { key, parts } = keys.kernelKey(keyInput(req))
+  const hit = modules.get(key)
   if (hit) {
-    cacheStats.hits++
+    counters.hits++
+    counters.memoryHits++
+    logLookup(req, 'hit memory')
     return hit
   }
-  cacheStats.misses++
   const pending = (async (): Promise<CompiledKernel> => {
+    const persistent = req.persistent ? await getStore() : null
+    if (persistent) {
+      const found = await persistent.get(key)
+      if (found.entry) {
+        counters.hits++
+        counters.storeHits++
+        counters.bytesRead += found.bytes ?? 0
+        logLookup(req, `hit ${persistent.name}`)
+        return remember({ key, module: await WebAssembly.compile(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
+      }
+      if (debugEnabled()) {
+        const prev = await persistent.previous(req.source.id, parts)
+        const why = found.corrupt ? `entry corrupt (${found.corrupt})` : explainMiss(parts, prev.parts, prev.otherSignatures)
+        logLookup(req, `miss ${persistent.name} — ${why}`)
+      }
+    } else {
+      logLookup(req, req.persistent ? 'miss (no persistent store)' : 'miss memory')
+    }
+    counters.misses++
+    const compiler = await loadCompiler()
     const started = performance.now()
-    const kernelText: SourceText = { code: source.code, file: source.id }
-    const result = compiler.compileKernel({ source: kernelText, name: source.id, deps: source.helpers, constants: source.constants, signature, assume })
-    cacheStats.compiles++
-    cacheStats.compileMs += performance.now() - started
+    const kernelText: SourceText = { code: req.source.code, file: req.source.id }
+    const result = compiler.compileKernel({ source: kernelText, name: req.source.id, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume })
+    counters.compiles++
+    counters.compileMs += performance.now() - started
     if (!result.ok) throw new KilnError(result.diagnostics, result.sources)
-    return { key, module: await WebAssembly.compile(result.wasm as Uint8Array<ArrayBuffer>), meta: result.meta }
+    if (persistent) {
+      const entry: StoredEntry = {
+        key, id: req.source.id, parts, meta: result.meta, wasm: result.wasm,
+        recipe: { source: req.source.code, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume },
+      }
+      counters.bytesWritten += await persistent.put(entry)
+    }
+    return remember({ key, module: await WebAssembly.compile(result.wasm as Uint8Array<ArrayBuffer>), meta: result.meta, origin: 'compiled' })
   })()
-  moduleCache.set(key, pending)
-  pending.catch(() => moduleCache.delete(key))
+  modules.set(key, pending)
+  pending.catch(() => modules.delete(key))
   return pending
 }
 
@@ -70,13 +202,20 @@ export function kernelImports(): WebAssembly.Imports {
   }
 }
 
-/** Instantiates a compiled kernel in the shared memory, initializing its constant region. */
-export async function instantiateKernel(compiled: { module: WebAssembly.Module; meta: KernelMeta }): Promise<ReadyKernel> {
-  const instance = await WebAssembly.instantiate(compiled.module, kernelImports())
+function ready(instance: WebAssembly.Instance, compiled: CompiledKernel): ReadyKernel {
   const exports = instance.exports as Record<string, unknown>
   if (compiled.meta.constBytes > 0) {
     const base = kernelMemory().permanent(compiled.meta.constBytes)
     ;(exports.__kiln_init as (base: number) => void)(base)
   }
-  return { fn: exports[compiled.meta.exportName] as ReadyKernel['fn'], meta: compiled.meta }
+  return { fn: exports[compiled.meta.exportName] as ReadyKernel['fn'], meta: compiled.meta, origin: compiled.origin }
+}
+
+/** Instantiates a compiled kernel in the shared memory, initializing its constant region. */
+export async function instantiateKernel(compiled: CompiledKernel): Promise<ReadyKernel> {
+  return ready(await WebAssembly.instantiate(compiled.module, kernelImports()), compiled)
+}
+
+export function instantiateKernelSync(compiled: CompiledKernel): ReadyKernel {
+  return ready(new WebAssembly.Instance(compiled.module, kernelImports()), compiled)
 }
