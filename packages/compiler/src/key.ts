@@ -19,6 +19,8 @@ export interface KeyInput {
   optimizeLevel?: number
   /** The guarded ranges of a specialized variant (see compileKernel's `assume`). */
   assume?: { maxLength?: number; intRanges?: ([number, number] | null)[]; trapOutOfBounds?: boolean }
+  /** Overrides of the compiler identity, for tools that reason about other compilers. */
+  compiler?: Partial<CompilerIdentity>
 }
 
 /** The parts a key is made of, kept with each stored entry so a miss can be explained. */
@@ -106,7 +108,7 @@ export function kernelKey(input: KeyInput): KernelKey {
   }
   visit(kernel.names)
   const parts: KeyParts = {
-    compiler: compilerIdentity(input.optimizeLevel ?? DEFAULT_OPTIMIZE_LEVEL),
+    compiler: { ...compilerIdentity(input.optimizeLevel ?? DEFAULT_OPTIMIZE_LEVEL), ...input.compiler },
     signature: formatSignature(parseSignature(input.signature)),
     kernel: hashText(kernel.text),
     helpers: sortObject(helpers),

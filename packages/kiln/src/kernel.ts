@@ -4,7 +4,7 @@
 import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
 import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
 import { KilnError } from './errors.js'
-import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
+import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, requestKey, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
 
 /** What serves a signature: a precompiled artifact, a persistent store, a compile in this process, or plain JS. */
@@ -35,8 +35,10 @@ export type Kernel<F extends AnyFunction> = F & {
   readonly id: string
   /** Signatures known so far (declared and specialized). */
   signatures(): string[]
-  /** The guarded value-range variants compiled and ready for a signature, e.g. `len≤16777216 p3∈±1024`. */
+  /** The guarded value-range variants compiled and ready for a signature, e.g. `len≤16777216 p3∈[0,1024]`. */
   specializations(signature: string): string[]
+  /** The cache key of the general module for a signature, with its parts. */
+  cacheKey(signature: string): Promise<{ key: string; parts: import('@kiln/compiler').KeyParts }>
 }
 
 /** A module specialized on guarded value ranges (see `variantClass`). */
@@ -276,6 +278,11 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   }
   call.tier = (signature: string): Tier => byKey.get(formatParams(parse(signature).params))?.tier ?? 'js'
   call.signatures = () => entries.map((e) => e.signature)
+  call.cacheKey = (signature: string) => {
+    const sig = parse(signature)
+    const e = byKey.get(formatParams(sig.params))
+    return requestKey({ source, signature: e?.signature ?? signature, persistent })
+  }
   call.specializations = (signature: string): string[] => {
     const e = byKey.get(formatParams(parse(signature).params))
     const ready = (v: Variant | null): string[] => (v?.ready ? [v.ready.meta.speculative ? v.ready.meta.variant : v.ready.meta.variant.replace(/ ?trap-oob$/, '')] : [])

@@ -107,6 +107,11 @@ function variantLabel(a: Assumptions): string {
   return [...ranges, a.trapOutOfBounds ? 'speculative' : 'safe'].join(' ')
 }
 
+/** The cache key of a request (loads the key module, not the compiler, where it is not loaded). */
+export async function requestKey(req: ModuleRequest): Promise<KernelKey> {
+  return (await loadKeyModule()).kernelKey(keyInput(req))
+}
+
 function keyInput(req: ModuleRequest): KeyInput {
   return { source: req.source.code, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume }
 }
@@ -184,7 +189,8 @@ export async function compileKernelModule(req: ModuleRequest): Promise<CompiledK
         key, id: req.source.id, parts, meta: result.meta, wasm: result.wasm,
         recipe: { source: req.source.code, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume },
       }
-      counters.bytesWritten += await persistent.put(entry)
+      const written = await persistent.put(entry)
+      counters.bytesWritten += written
     }
     return remember({ key, module: await WebAssembly.compile(result.wasm as Uint8Array<ArrayBuffer>), meta: result.meta, origin: 'compiled' })
   })()
