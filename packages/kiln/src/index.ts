@@ -11,5 +11,4 @@ export type { Diagnostic, DiagnosticCode } from '@kiln/compiler/diagnostics'
 
 // Browsers keep compiled signatures in IndexedDB (opened on first need, by kernels with cache: true).
 import { configureStore } from './loader.js'
-import { openIndexedDbStore } from './store/idbStore.js'
-configureStore({ storeFactory: openIndexedDbStore })
+configureStore({ storeFactory: async () => (await import('./store/idbStore.js')).openIndexedDbStore() })

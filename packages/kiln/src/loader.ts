@@ -3,6 +3,7 @@
 // cache logging and statistics, and instantiation against the shared kernel memory.
 
 import type { Assumptions, KernelMeta, KeyInput, KernelKey, SourceText } from '@kiln/compiler'
+import { compilerIdentity } from '@kiln/compiler/version'
 import type { StoredEntry } from './store/entry.js'
 import { explainMiss } from './store/explain.js'
 import type { KernelStore } from './store/types.js'
@@ -13,9 +14,13 @@ type Compiler = typeof import('@kiln/compiler')
 type KeyModule = { kernelKey(input: KeyInput): KernelKey }
 
 let compilerPromise: Promise<Compiler> | null = null
-/** Set synchronously by the Node entry, so a warm store can be read on a kernel's first call. */
+/** Loaded by dynamic import where needed; the Node entry can also load it synchronously. */
 let keyModule: KeyModule | null = null
 let keyModulePromise: Promise<KeyModule> | null = null
+/** Node: loads the key module synchronously (so a kernel's first call can read the store). */
+let keyModuleSync: (() => KeyModule) | null = null
+/** Whether the store keeps raw-input aliases (Node), which let a warm start skip parsing. */
+let useAliases = false
 /** undefined: not chosen yet (a browser opens IndexedDB on first need); null: none. */
 let store: KernelStore | null | undefined
 let storeFactory: (() => Promise<KernelStore | null>) | null = null
@@ -31,8 +36,14 @@ function loadKeyModule(): Promise<KeyModule> {
 }
 
 /** Wires the environment's key function and persistent store (called by the entry points). */
-export function configureStore(options: { keyModule?: KeyModule; store?: KernelStore | null; storeFactory?: () => Promise<KernelStore | null> }): void {
-  if (options.keyModule) keyModule = options.keyModule
+export function configureStore(options: {
+  keyModuleSync?: () => KeyModule
+  aliases?: boolean
+  store?: KernelStore | null
+  storeFactory?: () => Promise<KernelStore | null>
+}): void {
+  if (options.keyModuleSync) keyModuleSync = options.keyModuleSync
+  if (options.aliases !== undefined) useAliases = options.aliases
   if (options.store !== undefined) store = options.store
   if (options.storeFactory) storeFactory = options.storeFactory
 }
@@ -116,6 +127,19 @@ function keyInput(req: ModuleRequest): KeyInput {
   return { source: req.source.code, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume }
 }
 
+/**
+ * The exact inputs of a key (texts, not ASTs) plus the compiler identity, as one text: the
+ * same raw inputs always give the same key, so a warm process finds the key without parsing.
+ */
+function rawInput(req: ModuleRequest): string | null {
+  if (!useAliases) return null
+  const sorted = <T>(o: Record<string, T>): [string, T][] => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return JSON.stringify(
+    [compilerIdentity(), req.source.code, sorted(req.source.helpers), sorted(req.source.constants), req.signature, req.assume ?? null],
+    (_, v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v),
+  )
+}
+
 function remember(compiled: CompiledKernel): CompiledKernel {
   modulesReady.set(compiled.key, compiled)
   if (!modules.has(compiled.key)) modules.set(compiled.key, Promise.resolve(compiled))
@@ -127,8 +151,12 @@ function remember(compiled: CompiledKernel): CompiledKernel {
  * (the Node file store). Null when neither has it; the caller then compiles in the background.
  */
 export function compileSync(req: ModuleRequest): CompiledKernel | null {
-  if (!keyModule) return null
-  const { key } = keyModule.kernelKey(keyInput(req))
+  if (!keyModule && !keyModuleSync) return null
+  const syncStore = req.persistent && store?.getSync ? store : null
+  // Fast path: the raw-input alias names the key, so nothing needs parsing.
+  const raw = syncStore?.aliasGet ? rawInput(req) : null
+  const aliased = raw ? syncStore!.aliasGet!(raw) : null
+  const key = aliased ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
   const known = modulesReady.get(key)
   if (known) {
     counters.hits++
@@ -136,13 +164,14 @@ export function compileSync(req: ModuleRequest): CompiledKernel | null {
     logLookup(req, 'hit memory')
     return known
   }
-  if (!req.persistent || !store?.getSync) return null
-  const found = store.getSync(key)
+  if (!syncStore) return null
+  const found = syncStore.getSync!(key)
   if (!found.entry) return null
   counters.hits++
   counters.storeHits++
   counters.bytesRead += found.bytes ?? 0
-  logLookup(req, `hit ${store.name}`)
+  logLookup(req, `hit ${syncStore.name}`)
+  if (raw && !aliased) syncStore.aliasPut?.(raw, key)
   return remember({ key, module: new WebAssembly.Module(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
 }
 
@@ -166,6 +195,7 @@ export async function compileKernelModule(req: ModuleRequest): Promise<CompiledK
         counters.storeHits++
         counters.bytesRead += found.bytes ?? 0
         logLookup(req, `hit ${persistent.name}`)
+        rememberAlias(persistent, req, key)
         return remember({ key, module: await WebAssembly.compile(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
       }
       if (debugEnabled()) {
@@ -191,12 +221,18 @@ export async function compileKernelModule(req: ModuleRequest): Promise<CompiledK
       }
       const written = await persistent.put(entry)
       counters.bytesWritten += written
+      rememberAlias(persistent, req, key)
     }
     return remember({ key, module: await WebAssembly.compile(result.wasm as Uint8Array<ArrayBuffer>), meta: result.meta, origin: 'compiled' })
   })()
   modules.set(key, pending)
   pending.catch(() => modules.delete(key))
   return pending
+}
+
+function rememberAlias(s: KernelStore, req: ModuleRequest, key: string): void {
+  const raw = s.aliasPut ? rawInput(req) : null
+  if (raw) s.aliasPut!(raw, key)
 }
 
 /** The host functions a kernel module imports. */

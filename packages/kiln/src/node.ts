@@ -1,7 +1,7 @@
 // The Node entry of `kiln` (package.json "exports" → "node"): everything the browser entry has,
 // plus the file store, read synchronously so a warm kernel runs wasm on its very first call.
 
-import { kernelKey } from '@kiln/compiler/key'
+import { createRequire } from 'node:module'
 import { configureStore } from './loader.js'
 import { FileStore, type FileStoreOptions } from './store/fileStore.js'
 
@@ -9,8 +9,14 @@ export * from './index.js'
 export { FileStore, defaultCacheDir, DEFAULT_MAX_BYTES } from './store/fileStore.js'
 export type { FileStoreOptions } from './store/fileStore.js'
 
+const require = createRequire(import.meta.url)
 const store = new FileStore()
-configureStore({ keyModule: { kernelKey }, store })
+configureStore({
+  // Node ≥ 20.19 can require() an ES module: the key module (acorn) loads only on a cold path.
+  keyModuleSync: () => require('@kiln/compiler/key') as typeof import('@kiln/compiler/key'),
+  aliases: true,
+  store,
+})
 
 /**
  * Points the file store somewhere else or changes its cap (before kernels load modules).

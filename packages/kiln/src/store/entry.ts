@@ -1,14 +1,16 @@
 // One stored kernel module as bytes that validate themselves: magic, format version, lengths,
-// a sha256 over the rest, a JSON header (key, key parts, metadata, the recipe to rebuild it)
-// and the wasm. Anything that does not check out decodes to a problem, never to bytes to run.
+// a 64-bit checksum over the rest, a JSON header (key, key parts, metadata, the recipe to
+// rebuild it) and the wasm. Anything that does not check out decodes to a problem, never to
+// bytes to run.
 
-import { sha256 } from '@noble/hashes/sha2'
 import type { Assumptions, KernelMeta, KeyParts } from '@kiln/compiler'
 import { FORMAT_VERSION } from '@kiln/compiler/version'
+import { checksum64 } from './checksum.js'
 
 const MAGIC = [0x4b, 0x49, 0x4c, 0x4e, 0x57, 0x41, 0x53, 0x4d] // "KILNWASM"
-/** magic 8 | format u32 | header length u32 | wasm length u32 | sha256 32 */
-const PREAMBLE = 8 + 4 + 4 + 4 + 32
+/** magic 8 | format u32 | header length u32 | wasm length u32 | checksum 16 (hex) */
+const PREAMBLE = 8 + 4 + 4 + 4 + 16
+const CHECKSUM_AT = 20
 
 /** Everything needed to compile the entry again (for `kiln cache verify`). */
 export interface CompileRecipe {
@@ -40,7 +42,7 @@ export function encodeEntry(entry: StoredEntry): Uint8Array {
   view.setUint32(16, wasm.length, true)
   out.set(header, PREAMBLE)
   out.set(wasm, PREAMBLE + header.length)
-  out.set(sha256(out.subarray(PREAMBLE)), 20)
+  out.set(new TextEncoder().encode(checksum64(out.subarray(PREAMBLE))), CHECKSUM_AT)
   return out
 }
 
@@ -57,8 +59,8 @@ export function decodeEntry(bytes: Uint8Array, expectedKey: string): Decoded {
   const headerLength = view.getUint32(12, true)
   const wasmLength = view.getUint32(16, true)
   if (bytes.length !== PREAMBLE + headerLength + wasmLength) return { problem: `truncated or padded (${bytes.length} bytes, header says ${PREAMBLE + headerLength + wasmLength})` }
-  const digest = sha256(bytes.subarray(PREAMBLE))
-  for (let i = 0; i < 32; i++) if (digest[i] !== bytes[20 + i]) return { problem: 'content hash mismatch (corrupt)' }
+  const digest = checksum64(bytes.subarray(PREAMBLE))
+  for (let i = 0; i < 16; i++) if (digest.charCodeAt(i) !== bytes[CHECKSUM_AT + i]) return { problem: 'checksum mismatch (corrupt)' }
   let header: Omit<StoredEntry, 'wasm'>
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(PREAMBLE, PREAMBLE + headerLength)))

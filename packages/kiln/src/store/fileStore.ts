@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { KeyParts } from '@kiln/compiler'
-import { hashText } from '@kiln/compiler/key'
+import { checksumText } from './checksum.js'
 import { decodeEntry, encodeEntry, peekEntry, type StoredEntry } from './entry.js'
 import { slotOf } from './explain.js'
 import type { KernelStore, StoreLookup } from './types.js'
@@ -62,7 +62,7 @@ export class FileStore implements KernelStore {
   }
 
   private indexPath(id: string): string {
-    return join(this.dir, 'index', `${hashText(id).slice(0, 32)}.json`)
+    return join(this.dir, 'index', `${checksumText(id)}.json`)
   }
 
   getSync(key: string): StoreLookup {
@@ -134,6 +134,34 @@ export class FileStore implements KernelStore {
     } catch (error) {
       rmSync(tmp, { force: true })
       throw error
+    }
+  }
+
+  private aliasPath(raw: string): string {
+    return join(this.dir, 'alias', checksumText(raw))
+  }
+
+  /**
+   * The key the exact raw inputs (texts of the kernel, its deps and constants, signature,
+   * variant, compiler identity) were last computed to have: lets a warm process skip parsing.
+   * The file holds the raw text too, compared in full, so a checksum collision is only a miss.
+   */
+  aliasGet(raw: string): string | null {
+    try {
+      const text = readFileSync(this.aliasPath(raw), 'utf8')
+      const key = text.slice(0, 64)
+      return /^[0-9a-f]{64}$/.test(key) && text.slice(65) === raw ? key : null
+    } catch {
+      return null
+    }
+  }
+
+  aliasPut(raw: string, key: string): void {
+    if (!this.writable || this.aliasGet(raw) === key) return
+    try {
+      this.writeAtomic(this.aliasPath(raw), new TextEncoder().encode(`${key}\n${raw}`))
+    } catch {
+      // An alias only saves a parse; losing one is harmless.
     }
   }
 
@@ -214,6 +242,18 @@ export class FileStore implements KernelStore {
         } catch {
           // Already gone.
         }
+      }
+    }
+    if (removed > 0) {
+      // Aliases of evicted entries would only send lookups to missing files.
+      try {
+        for (const name of readdirSync(join(this.dir, 'alias'))) {
+          const path = join(this.dir, 'alias', name)
+          const key = readFileSync(path, 'utf8').slice(0, 64)
+          if (!existsSync(this.entryPath(key))) rmSync(path, { force: true })
+        }
+      } catch {
+        // No aliases.
       }
     }
     const tmpDir = join(this.dir, 'tmp')

@@ -19,6 +19,9 @@ export interface KernelStore {
   /** Stores an entry; resolves to the bytes written (0 when the store is not writable). */
   put(entry: StoredEntry): Promise<number>
   putSync?(entry: StoredEntry): number
+  /** Memo of raw input hash → key (see FileStore.aliasGet), where the store keeps one. */
+  aliasGet?(raw: string): string | null
+  aliasPut?(raw: string, key: string): void
   /** The key parts of the previous entry for this kernel id and slot, for explaining a miss. */
   previous(id: string, parts: KeyParts): { parts: KeyParts | null; otherSignatures: boolean } | Promise<{ parts: KeyParts | null; otherSignatures: boolean }>
 }
