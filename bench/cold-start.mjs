@@ -27,8 +27,10 @@ if (mode === 'floor') {
   const kiln = await import('kiln')
   if (mode === 'nocache') kiln.configureCache({ enabled: false })
   const k = kiln.kernel(c.fn, { deps: c.deps, signatures: [c.signature], cache: mode === 'store', name: `corpus.js#${c.name}` })
-  if (k.tier(c.signature) === 'js') await k.ready()
-  const tier = k.tier(c.signature)
+  // Without a cache the first compiled result needs the compile; a warm store serves the first call.
+  if (mode === 'nocache') await k.ready()
   k(...args)
-  console.log(JSON.stringify({ ms: performance.now() - t0, tier }))
+  const ms = performance.now() - t0
+  // Checked after timing: which tier served (a warm run must not have fallen back to plain JS).
+  console.log(JSON.stringify({ ms, tier: k.tier(c.signature) }))
 }

@@ -4,7 +4,10 @@
 //  3. dispatch overhead of a cached signature vs calling the wasm export directly.
 
 import { execFileSync } from 'node:child_process'
-import { alloc, free, kernel, reserveMemory } from 'kiln'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { alloc, FileStore, free, kernel, reserveMemory } from 'kiln'
 import { compileKernel } from '@kiln/compiler'
 import { corpus, rng } from '../test/corpus/kernels.js'
 
@@ -152,6 +155,47 @@ const minZero = rows.reduce((m, r) => (r.speedZero < m.speedZero ? r : m))
 const medCompile = median(rows.map((r) => r.compileMs))
 const loadMs = compilerLoadMs()
 const dispatch = await dispatchOverhead()
+const cold = coldStartTable()
+
+/**
+ * Cold start, each sample a fresh Node process timed from its first line to the first result
+ * computed by compiled code: no cache (loads the compiler, compiles), a warm file store, and
+ * the floor (instantiate the same bytes read from disk in a bare script).
+ */
+function coldStartTable() {
+  const names = ['saxpy', 'mandelbrot', 'threshold', 'nbody', 'fannkuch']
+  const script = new URL('./cold-start.mjs', import.meta.url).pathname
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-'))
+  const sample = (mode, name, env, extra = []) => JSON.parse(execFileSync(process.execPath, [script, mode, name, ...extra], { encoding: 'utf8', env: { ...process.env, ...env } }).trim())
+  const rows = []
+  for (const name of names) {
+    const cache = join(dir, name)
+    sample('store', name, { KILN_CACHE_DIR: cache }) // fills the store
+    const store = new FileStore({ dir: cache })
+    const general = store.list().map((e) => store.inspect(e.path)).find((d) => 'entry' in d && !d.entry.parts.variant)
+    const wasmPath = join(dir, `${name}.wasm`)
+    writeFileSync(wasmPath, general.entry.wasm)
+    const runs = quick ? 3 : 5
+    const measure = (mode, env, extra) => median(Array.from({ length: runs }, () => {
+      const r = sample(mode, name, env, extra)
+      if (mode === 'store' && r.tier !== 'store') throw new Error(`${name}: the warm run was served by ${r.tier}`)
+      return r.ms
+    }))
+    rows.push({ name, cold: measure('nocache', {}), warm: measure('store', { KILN_CACHE_DIR: cache }), floor: measure('floor', {}, [wasmPath]) })
+  }
+  // Lookup and validation per entry, in this process: read, check, decode every stored entry.
+  const all = names.flatMap((n) => {
+    const store = new FileStore({ dir: join(dir, n) })
+    return store.list().map((e) => ({ store, key: e.key }))
+  })
+  for (const { store, key } of all) store.getSync(key)
+  const t0 = performance.now()
+  const reps = 20
+  for (let i = 0; i < reps; i++) for (const { store, key } of all) if (!store.getSync(key).entry) throw new Error('lookup failed')
+  const lookupMs = (performance.now() - t0) / (reps * all.length)
+  rmSync(dir, { recursive: true, force: true })
+  return { rows, lookupMs, entries: all.length }
+}
 
 const check = (ok) => (ok ? 'met' : 'MISSED')
 console.log(`\nSummary`)
@@ -164,3 +208,14 @@ for (const d of dispatch) {
   const overhead = d.viaKernel - d.direct
   console.log(`  dispatch ${pad(d.what, 26, true)} ${d.viaKernel.toFixed(1)} ns/call via kernel, ${d.direct.toFixed(1)} ns direct: overhead ${overhead.toFixed(1)} ns  (target ≤ 150 ns: ${check(overhead <= 150)})`)
 }
+
+console.log(`\nCold start: a fresh Node process until its first compiled result (median ms; anchor: Bodo 4.61 s cold → 0.52 s cached, 8.9×)\n`)
+console.log(`${pad('kernel', 12, true)}${pad('no cache', 10)}${pad('warm store', 12)}${pad('floor', 8)}${pad('cold/warm', 11)}${pad('warm/floor', 12)}`)
+for (const r of cold.rows) {
+  console.log(`${pad(r.name, 12, true)}${pad(fmt(r.cold), 10)}${pad(fmt(r.warm), 12)}${pad(fmt(r.floor), 8)}${pad((r.cold / r.warm).toFixed(1) + '×', 11)}${pad((r.warm / r.floor).toFixed(2) + '×', 12)}`)
+}
+const coldRatio = median(cold.rows.map((r) => r.cold / r.warm))
+const floorRatio = median(cold.rows.map((r) => r.warm / r.floor))
+console.log(`\n  warm store vs cold compile (median):  ${coldRatio.toFixed(1)}× faster  (target ≥ 50×: ${check(coldRatio >= 50)})`)
+console.log(`  warm store vs floor (median):         ${floorRatio.toFixed(2)}×  (target ≤ 2×: ${check(floorRatio <= 2)})`)
+console.log(`  lookup + validation per entry:        ${cold.lookupMs.toFixed(3)} ms over ${cold.entries} entries  (target ≤ 1 ms: ${check(cold.lookupMs <= 1)})`)

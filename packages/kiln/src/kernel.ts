@@ -4,7 +4,7 @@
 import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
 import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
 import { KilnError } from './errors.js'
-import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, requestKey, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
+import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
 
 /** What serves a signature: a precompiled artifact, a persistent store, a compile in this process, or plain JS. */
@@ -77,6 +77,8 @@ interface Entry {
   /** Whether calls can use range-specialized variants (the kernel takes arrays or numbers). */
   specializable: boolean
   variants: Map<number, Variant>
+  /** Declared in `signatures`: compiled eagerly (or loaded from a store on first need). */
+  declared: boolean
 }
 
 function splitDeps(id: string, deps: Record<string, unknown>): Pick<KernelSource, 'helpers' | 'constants'> {
@@ -119,7 +121,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       params, paramKey, signature: result === null ? paramKey : `${paramKey} => ${result}`, declaredResult: result,
       coerce: needsCoercion(params), tier: 'js', ready: null, pending: null, error: null,
       wasmArgs: new Array(n).fill(0), argPos, written: params.map(() => false), hasArrays: params.some((p) => p.kind === 'array'),
-      specializable: params.some((p) => p.kind === 'array' || p.type !== 'bool'), variants: new Map(),
+      specializable: params.some((p) => p.kind === 'array' || p.type !== 'bool'), variants: new Map(), declared: false,
     }
     entries.push(e)
     byKey.set(paramKey, e)
@@ -137,7 +139,9 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
 
   for (const s of options.signatures ?? []) {
     const sig = parse(s)
-    declared.push(makeEntry(sig.params, sig.result))
+    const e = makeEntry(sig.params, sig.result)
+    e.declared = true
+    declared.push(e)
   }
 
   const persistent = options.cache === true
@@ -251,6 +255,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
         if (out !== NOT_RUN) return out
       }
     }
+    if (e.declared && !e.pending) compileInBackground(e)
     if (e.ready) {
       const out = invoke(e, e.ready, args, false)
       if (out !== NOT_RUN) return coerceResult(e.ready.meta.result, out)
@@ -260,8 +265,15 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     return coerceResult(e.declaredResult, fn.apply(undefined, args))
   } as Kernel<F>
 
-  // Declared signatures compile eagerly, in the background; calls run plain JS until then.
-  for (const e of declared) compileInBackground(e)
+  // Declared signatures compile eagerly, in the background. With a persistent store the check
+  // waits for the current task to end, and one the store holds is loaded when first needed: a
+  // warm first call (made right away) often needs only its variant, and reads nothing else.
+  for (const e of declared) {
+    if (!persistent) compileInBackground(e)
+    else queueMicrotask(() => {
+      if (!e.pending && !isStoredSync(request(e))) compileInBackground(e)
+    })
+  }
 
   Object.defineProperty(call, 'id', { value: id })
   Object.defineProperty(call, 'name', { value: id })
@@ -276,7 +288,11 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     const sig = parse(signature)
     return startCompile(makeEntry(sig.params, sig.result))
   }
-  call.tier = (signature: string): Tier => byKey.get(formatParams(parse(signature).params))?.tier ?? 'js'
+  call.tier = (signature: string): Tier => {
+    const e = byKey.get(formatParams(parse(signature).params))
+    if (e && e.tier === 'js' && e.declared && !e.pending) compileInBackground(e)
+    return e?.tier ?? 'js'
+  }
   call.signatures = () => entries.map((e) => e.signature)
   call.cacheKey = (signature: string) => {
     const sig = parse(signature)

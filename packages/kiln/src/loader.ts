@@ -175,6 +175,15 @@ export function compileSync(req: ModuleRequest): CompiledKernel | null {
   return remember({ key, module: new WebAssembly.Module(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
 }
 
+/** Whether the memory cache or a synchronous store holds the module (without loading it). */
+export function isStoredSync(req: ModuleRequest): boolean {
+  const syncStore = req.persistent && store?.hasSync ? store : null
+  if (!syncStore || (!keyModule && !keyModuleSync)) return false
+  const raw = syncStore.aliasGet ? rawInput(req) : null
+  const key = (raw ? syncStore.aliasGet!(raw) : null) ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
+  return modulesReady.has(key) || syncStore.hasSync!(key)
+}
+
 /** Finds (memory, then store) or compiles one kernel for one signature and variant. */
 export async function compileKernelModule(req: ModuleRequest): Promise<CompiledKernel> {
   const keys = await loadKeyModule()

@@ -1,7 +1,6 @@
 // The Node entry of `kiln` (package.json "exports" → "node"): everything the browser entry has,
 // plus the file store, read synchronously so a warm kernel runs wasm on its very first call.
 
-import { createRequire } from 'node:module'
 import { configureStore } from './loader.js'
 import { FileStore, type FileStoreOptions } from './store/fileStore.js'
 
@@ -9,11 +8,14 @@ export * from './index.js'
 export { FileStore, defaultCacheDir, DEFAULT_MAX_BYTES } from './store/fileStore.js'
 export type { FileStoreOptions } from './store/fileStore.js'
 
-const require = createRequire(import.meta.url)
 const store = new FileStore()
 configureStore({
-  // Node ≥ 20.19 can require() an ES module: the key module (acorn) loads only on a cold path.
-  keyModuleSync: () => require('@kiln/compiler/key') as typeof import('@kiln/compiler/key'),
+  // Node ≥ 20.19 can require() an ES module: the key module (acorn) loads only on a cold path,
+  // and so does node:module itself (a warm start never needs either).
+  keyModuleSync: () => {
+    const { createRequire } = (process as unknown as { getBuiltinModule(id: string): typeof import('node:module') }).getBuiltinModule('node:module')
+    return createRequire(import.meta.url)('@kiln/compiler/key') as typeof import('@kiln/compiler/key')
+  },
   aliases: true,
   store,
 })

@@ -91,6 +91,10 @@ export class FileStore implements KernelStore {
     return { entry: decoded.entry, bytes: bytes.length }
   }
 
+  hasSync(key: string): boolean {
+    return existsSync(this.entryPath(key))
+  }
+
   async get(key: string): Promise<StoreLookup> {
     return this.getSync(key)
   }

@@ -16,6 +16,8 @@ export interface KernelStore {
   /** A synchronous lookup, where the store allows one (Node). */
   getSync?(key: string): StoreLookup
   get(key: string): Promise<StoreLookup>
+  /** Whether an entry file exists for the key (not whether it is valid). */
+  hasSync?(key: string): boolean
   /** Stores an entry; resolves to the bytes written (0 when the store is not writable). */
   put(entry: StoredEntry): Promise<number>
   putSync?(entry: StoredEntry): number
