@@ -269,3 +269,20 @@ describe('the kiln CLI', () => {
     expect(statSync(join(p.cache, 'entries')).isDirectory()).toBe(true)
   })
 })
+
+describe('miss explanations', () => {
+  test('each changed part of the key is named', async () => {
+    const { explainMiss } = await import('../packages/kiln/src/store/explain.js')
+    const base = kernelKey({ source: 'function k(a) { return clamp(a * G) }', deps: { clamp: 'function clamp(x) { return x }' }, constants: { G: 1.5 }, signature: '(f64) => f64' }).parts
+    const changed = kernelKey({
+      source: 'function k(a) { return clamp(a * G) + W[0] }', deps: { clamp: 'function clamp(x) { return -x }' }, constants: { G: 2, W: [1] }, signature: '(f64) => f64',
+      compiler: { compiler: '0.2.0' }, optimizeLevel: 2,
+    }).parts
+    expect(explainMiss(changed, base, false)).toBe(
+      'compiler version changed (0.1.0 → 0.2.0), optimization level changed (3 → 2), kernel source changed, helper clamp changed, constant G 1.5 → 2, constant W added ([1])',
+    )
+    expect(explainMiss(base, null, true)).toBe('signature new')
+    expect(explainMiss(base, null, false)).toBe('kernel new')
+    expect(explainMiss(base, base, false)).toBe('entry evicted, deleted or corrupt')
+  })
+})
