@@ -60,6 +60,11 @@ export const diagnosticCodes = {
   KILN_MISSING_RETURN: 'a function that returns a value on some paths but not all',
   KILN_RETURN_TYPE: 'a returned value that does not fit the declared result type',
   KILN_NOT_INDEXABLE: 'indexing a value that is not an array',
+  // The plugin: resolving a kernel's dependencies across files.
+  KILN_NOT_CONSTANT: 'a module-scope value a kernel reads that cannot be folded into a constant',
+  KILN_UNRESOLVED_IMPORT: 'an import a kernel depends on that does not resolve',
+  KILN_DEP_CONFLICT: 'one name bound to two different helpers or constants of a kernel',
+  KILN_NOT_PRECOMPILED: 'a call with a signature the build did not precompile (strict mode)',
   // Inputs to the compiler and the runtime.
   KILN_SIGNATURE: 'a signature string that does not parse',
   KILN_BAD_CONSTANT: 'a dependency value that cannot be folded into a constant',
