@@ -4,6 +4,8 @@
 export { kernel } from './kernel.js'
 export type { AnyFunction, Kernel, KernelOptions, Tier } from './kernel.js'
 export { KilnError } from './errors.js'
+export { loadArtifacts } from './artifacts.js'
+export type { AotModule, ArtifactRef, PluginData } from './artifacts.js'
 export { alloc, free, reserveMemory, kernelMemory, MAX_PAGES } from './memory.js'
 export type { TypedArray, TypedArrayConstructor } from './memory.js'
 export { cacheStats, stats } from './loader.js'

@@ -3,6 +3,7 @@
 
 import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
 import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
+import type { PluginData } from './artifacts.js'
 import { KilnError } from './errors.js'
 import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
@@ -19,6 +20,8 @@ export interface KernelOptions {
   deps?: Record<string, unknown>
   /** Kernel id in messages and cache entries. @default fn.name */
   name?: string
+  /** Written by @kiln/vite: the kernel's id, sources, constants and precompiled artifacts. */
+  __kiln?: PluginData
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -79,6 +82,8 @@ interface Entry {
   variants: Map<number, Variant>
   /** Declared in `signatures`: compiled eagerly (or loaded from a store on first need). */
   declared: boolean
+  /** Served by a precompiled artifact: never compiled or specialized at run time. */
+  aot: boolean
 }
 
 function splitDeps(id: string, deps: Record<string, unknown>): Pick<KernelSource, 'helpers' | 'constants'> {
@@ -100,8 +105,12 @@ function splitDeps(id: string, deps: Record<string, unknown>): Pick<KernelSource
 
 export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}): Kernel<F> {
   if (typeof fn !== 'function') throw KilnError.of('KILN_NOT_FUNCTION', `kernel() takes a function, got ${typeof fn}`)
-  const id = options.name ?? (fn.name || 'kernel')
-  const source: KernelSource = { id, code: Function.prototype.toString.call(fn), ...splitDeps(id, options.deps ?? {}) }
+  const plugin = options.__kiln
+  const id = plugin?.id ?? options.name ?? (fn.name || 'kernel')
+  const source: KernelSource = plugin
+    ? { id, code: plugin.source, helpers: plugin.helpers, constants: plugin.constants }
+    : { id, code: Function.prototype.toString.call(fn), ...splitDeps(id, options.deps ?? {}) }
+  const warnedSignatures = new Set<string>()
   const entries: Entry[] = []
   const byKey = new Map<string, Entry>()
   const declared: Entry[] = []
@@ -121,7 +130,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       params, paramKey, signature: result === null ? paramKey : `${paramKey} => ${result}`, declaredResult: result,
       coerce: needsCoercion(params), tier: 'js', ready: null, pending: null, error: null,
       wasmArgs: new Array(n).fill(0), argPos, written: params.map(() => false), hasArrays: params.some((p) => p.kind === 'array'),
-      specializable: params.some((p) => p.kind === 'array' || p.type !== 'bool'), variants: new Map(), declared: false,
+      specializable: params.some((p) => p.kind === 'array' || p.type !== 'bool'), variants: new Map(), declared: false, aot: false,
     }
     entries.push(e)
     byKey.set(paramKey, e)
@@ -137,11 +146,23 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     }
   }
 
+  // Precompiled artifacts serve their signatures from the start: tier 'aot', no compiler.
+  for (const a of plugin?.artifacts ?? []) {
+    const sig = parse(a.signature)
+    const e = makeEntry(sig.params, sig.result)
+    e.declared = true
+    e.aot = true
+    e.ready = instantiateKernelSync({ key: a.key, module: a.module, meta: a.meta, origin: 'aot' })
+    e.written = e.ready.meta.params.map((p) => p.written)
+    e.tier = 'aot'
+    e.pending = Promise.resolve()
+  }
+
   for (const s of options.signatures ?? []) {
     const sig = parse(s)
     const e = makeEntry(sig.params, sig.result)
     e.declared = true
-    declared.push(e)
+    if (!e.aot) declared.push(e)
   }
 
   const persistent = options.cache === true
@@ -155,7 +176,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
 
   const useReady = (e: Entry, ready: ReadyKernel): void => {
     e.written = ready.meta.params.map((p) => p.written)
-    if (e.tier === 'js' || ready.origin === 'store') e.tier = ready.origin
+    if (e.tier === 'js' || (ready.origin === 'store' && e.tier !== 'aot')) e.tier = ready.origin
   }
 
   const startCompile = (e: Entry): Promise<void> => {
@@ -241,13 +262,25 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     if (declared.length > 0 && detected.length !== declared[0].params.length) {
       throw noSignatureError(id, args, entries.map((e) => e.signature), `it takes ${declared[0].params.length} arguments`)
     }
-    return (last = makeEntry(detected, null))
+    const e = makeEntry(detected, null)
+    if (plugin?.artifacts) notPrecompiled(e)
+    return (last = e)
+  }
+
+  /** A built app calling a signature its build did not precompile: say which to add (or refuse). */
+  const notPrecompiled = (e: Entry): void => {
+    const message = `kernel ${id} was called with ${e.paramKey}, which the build did not precompile; add '${e.paramKey} => …' to its signatures (it now compiles at run time, loading the compiler)`
+    if (plugin?.strict) throw KilnError.of('KILN_NOT_PRECOMPILED', message)
+    if (!warnedSignatures.has(e.paramKey)) {
+      warnedSignatures.add(e.paramKey)
+      console.warn(`[kiln] KILN_NOT_PRECOMPILED: ${message}`)
+    }
   }
 
   const call = function (this: unknown, ...args: unknown[]): unknown {
     const e = findEntry(args)
     if (e.coerce) coerceArgs(e.params, args)
-    const cls = e.specializable ? variantClass(e.params, args) : -1
+    const cls = e.specializable && !e.aot ? variantClass(e.params, args) : -1
     if (cls >= 0) {
       const v = e.variants.get(cls) ?? startVariant(e, cls, false)
       if (v.ready) {

@@ -73,7 +73,7 @@ export interface ModuleRequest {
   persistent: boolean
 }
 
-export type Origin = 'store' | 'compiled'
+export type Origin = 'aot' | 'store' | 'compiled'
 
 export interface CompiledKernel {
   key: string

@@ -16,6 +16,8 @@ export interface KernelDeps {
   /** The kernel's source text as the compiler gets it (namespace members flattened). */
   source: string
   helpers: Record<string, string>
+  /** Where each helper's source starts (module id, 1-based line, 0-based column), for diagnostics. */
+  helperLocations: Record<string, { id: string; line: number; column: number }>
   constants: Record<string, Folded>
   /** Every module read, for watch registration. */
   files: string[]
@@ -114,6 +116,7 @@ type Resolved = { kind: 'helper'; module: ModuleInfo; node: EsNode } | { kind: '
 
 export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: ModuleHost): Promise<KernelDeps> {
   const helpers: Record<string, string> = {}
+  const helperLocations: KernelDeps['helperLocations'] = {}
   const helperOrigin = new Map<string, string>()
   const constants: Record<string, Folded> = {}
   const files = new Set<string>([info.id])
@@ -213,6 +216,7 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
       return
     }
     helperOrigin.set(flat, origin)
+    helperLocations[flat] = { id: r.module.id, line: r.node.loc.start.line, column: r.node.loc.start.column }
     helpers[flat] = '' // reserved while its own dependencies resolve (cycles terminate here)
     helpers[flat] = await visitFunction(r.node, r.module)
   }
@@ -237,7 +241,7 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
   }
 
   const source = await visitFunction(fn, info)
-  return { source, helpers, constants, files: [...files] }
+  return { source, helpers, helperLocations, constants, files: [...files] }
 }
 
 function sameValue(a: Folded, b: Folded): boolean {

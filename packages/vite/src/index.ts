@@ -1,11 +1,168 @@
-// @kiln/vite — placeholder until the plugin issue lands: a valid Vite/Rollup plugin object
-// that does nothing yet, so configs can already list it.
+// @kiln/vite: one plugin object for vite.config and rollup.config. It finds `cache: true`
+// kernels, resolves what they use across files, compiles them ahead of time through the
+// persistent store, emits the `.wasm` artifacts and rewrites each call site so the kernel is
+// compiled and instantiated before its first call. Hooks stay thin; the work is in the modules.
 
-export interface KilnPluginOptions {
-  /** Reserved for the plugin issue. */
-  strict?: boolean
+import { readFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
+import { FileStore } from 'kiln'
+import MagicString from 'magic-string'
+import type { Plugin } from 'rollup'
+import { compileAhead } from './aot.js'
+import { collectDependencies, DependencyError, type ModuleHost } from './deps.js'
+import { findKernels, mayHaveKernels, type KernelSite } from './discover.js'
+import { buildReport, type ReportRow } from './report.js'
+import { dependencyError, diagnosticError } from './errors.js'
+import { readModule, type EsNode, type ModuleInfo } from './moduleInfo.js'
+import { resolveOptions, type KilnPluginOptions } from './options.js'
+import { readSignaturesFile, type SignaturesFile } from './signaturesFile.js'
+import { constantsLiteral, injectPluginData } from './rewrite.js'
+
+export type { KilnPluginOptions } from './options.js'
+
+const scriptFile = /\.[cm]?[jt]sx?$/
+const PLACEHOLDER = '__KILN_ASSET_'
+const assetPlaceholder = (ref: string): string => `${PLACEHOLDER}${ref}__`
+
+interface Emitted { id: string; signature: string; ref: string; key: string }
+
+export default function kiln(options: KilnPluginOptions = {}): Plugin & {
+  enforce: 'post'
+  config(config: unknown, env: { isSsrBuild?: boolean }): object | undefined
+  configResolved(config: { root: string; command: string; cacheDir: string }): void
+} {
+  const opts = resolveOptions(options)
+  let root = process.cwd()
+  let isBuild = true
+  let viteCacheDir: string | undefined
+  let store: FileStore
+  let signatures: SignaturesFile = { version: 1, kernels: {} }
+  let rows: ReportRow[] = []
+  let emitted: Emitted[] = []
+
+  return {
+    name: 'kiln',
+    enforce: 'post',
+
+    config(_config: unknown, env: { isSsrBuild?: boolean }) {
+      // Server builds must emit the artifacts too: SSR loads them from disk.
+      return env.isSsrBuild ? { build: { ssrEmitAssets: true } } : undefined
+    },
+
+    configResolved(config) {
+      root = config.root
+      isBuild = config.command === 'build'
+      viteCacheDir = config.cacheDir
+    },
+
+    buildStart() {
+      store = new FileStore({ dir: opts.cacheDir ?? (viteCacheDir ? join(viteCacheDir, 'kiln') : undefined) })
+      const file = resolve(root, opts.signaturesFile)
+      signatures = readSignaturesFile(file)
+      this.addWatchFile(file)
+      rows = []
+      emitted = []
+    },
+
+    async transform(code, id) {
+      const file = id.split('?')[0]
+      if (id.startsWith('\0') || file.includes('/node_modules/') || !scriptFile.test(file) || !mayHaveKernels(code)) return null
+      let info: ModuleInfo
+      try {
+        info = readModule(file, code)
+      } catch {
+        return null // not ours to report: the bundler's own parse will
+      }
+      const sites = findKernels(info).filter((s) => !isRewritten(s))
+      if (sites.length === 0) return null
+
+      const host: ModuleHost = {
+        load: async (source, importer) => {
+          const r = await this.resolve(source, importer, { skipSelf: true })
+          if (!r || r.external) return null
+          const path = r.id.split('?')[0]
+          return readModule(path, await readAsJs(path))
+        },
+      }
+      const out = new MagicString(code)
+      const preamble: string[] = []
+      for (const [n, site] of sites.entries()) {
+        if (site.dynamic) {
+          this.warn({ message: `kernel \`${site.binding}\` is left to run time: ${site.dynamic}`, id: file, loc: { file, line: site.call.loc.start.line, column: site.call.loc.start.column } })
+          continue
+        }
+        if (!site.cache) continue
+        const kernelId = `${relative(root, file).split('\\').join('/')}#${site.binding}`
+        let deps
+        try {
+          deps = await collectDependencies(site.fn, info, host)
+        } catch (e) {
+          if (e instanceof DependencyError) this.error(dependencyError(e.problem, (mid) => (mid === file ? code : readFileSync(mid, 'utf8'))))
+          throw e
+        }
+        for (const f of deps.files) if (f !== file) this.addWatchFile(f)
+        const fnNode: EsNode = site.fn
+        const sigs = [...new Set([...site.signatures, ...(signatures.kernels[kernelId] ?? [])])]
+        const refs: string[] = []
+        for (const signature of sigs) {
+          const r = compileAhead(store, { id: kernelId, source: { code: deps.source, file, line: fnNode.loc.start.line, column: fnNode.loc.start.column }, deps, signature })
+          if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
+          rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
+          if (!isBuild) continue
+          const ref = this.emitFile({ type: 'asset', name: `${site.binding}.wasm`, source: r.wasm })
+          emitted.push({ id: kernelId, signature, ref, key: r.key })
+          refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(r.meta)}, url: ${assetPlaceholder(ref)} }`)
+        }
+        const artifacts = isBuild ? `__kiln_artifacts_${n}` : null
+        if (artifacts) preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}]);`)
+        const data = `{ id: ${JSON.stringify(kernelId)}, source: ${JSON.stringify(deps.source)}, helpers: ${JSON.stringify(deps.helpers)}, constants: ${constantsLiteral(deps.constants)}, strict: ${opts.strict}${artifacts ? `, artifacts: ${artifacts}` : ''} }`
+        injectPluginData(out, site, data)
+      }
+      if (preamble.length > 0) {
+        const lastImport = info.ast.body.filter((n: EsNode) => n.type === 'ImportDeclaration').at(-1)
+        const at = lastImport ? lastImport.end : 0
+        out.appendRight(at, `\nimport { loadArtifacts as __kilnLoadArtifacts } from 'kiln';\n${preamble.join('\n')}\n`)
+      }
+      if (!out.hasChanged()) return null
+      return { code: out.toString(), map: out.generateMap({ hires: 'boundary', source: file, includeContent: true }) }
+    },
+
+    renderChunk(code, chunk) {
+      // Artifact URLs are relative to the chunk that loads them, so they work in pages under any
+      // base, in workers, and under Node (SSR), where the URL is a file URL read from disk.
+      if (!code.includes(PLACEHOLDER)) return null
+      const out = new MagicString(code)
+      const from = chunk.fileName.split('/').slice(0, -1)
+      for (const m of code.matchAll(new RegExp(`${PLACEHOLDER}(\\w+)__`, 'g'))) {
+        const to = this.getFileName(m[1]).split('/')
+        let common = 0
+        while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++
+        const rel = [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/')
+        out.overwrite(m.index!, m.index! + m[0].length, `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`)
+      }
+      return { code: out.toString(), map: out.generateMap({ hires: 'boundary' }) }
+    },
+
+    generateBundle() {
+      if (emitted.length === 0) return
+      const manifest: Record<string, Record<string, { file: string; key: string }>> = {}
+      for (const e of emitted) (manifest[e.id] ??= {})[e.signature] = { file: this.getFileName(e.ref), key: e.key }
+      this.emitFile({ type: 'asset', fileName: 'kiln-manifest.json', source: JSON.stringify({ version: 1, kernels: manifest }, null, 2) })
+      if (opts.report) console.log(buildReport(rows))
+    },
+  }
 }
 
-export default function kiln(_options: KilnPluginOptions = {}): { name: string } {
-  return { name: 'kiln' }
+/** Output of this plugin carries `__kiln` in the options: transforming it again changes nothing. */
+function isRewritten(site: KernelSite): boolean {
+  return site.options?.type === 'ObjectExpression' && site.options.properties.some((p: EsNode) => p.type === 'Property' && p.key?.name === '__kiln')
+}
+
+/** A dependency module as JS: TypeScript is stripped with Vite's transformer when present. */
+async function readAsJs(path: string): Promise<string> {
+  const code = readFileSync(path, 'utf8')
+  if (!/\.[cm]?tsx?$/.test(path)) return code
+  const vite = (await import('vite').catch(() => null)) as null | { transformWithOxc?: (code: string, file: string, options?: object) => Promise<{ code: string }> }
+  if (!vite?.transformWithOxc) throw new Error(`[kiln] ${path}: reading TypeScript dependencies needs Vite's transformer`)
+  return (await vite.transformWithOxc(code, path, { lang: path.endsWith('x') ? 'tsx' : 'ts' })).code
 }

@@ -37,7 +37,7 @@ export interface ModuleInfo {
 
 /** Parses a module (JS; TypeScript must be stripped first) and indexes its top level. */
 export function readModule(id: string, code: string): ModuleInfo {
-  const ast = parse(code, { ecmaVersion: 'latest', sourceType: 'module', locations: true })
+  const ast: EsNode = parse(code, { ecmaVersion: 'latest', sourceType: 'module', locations: true })
   const info: ModuleInfo = { id, code, ast, imports: new Map(), declarations: new Map(), exports: new Map(), starExports: [] }
   const declare = (node: EsNode, exported: boolean): void => {
     if (node.type === 'FunctionDeclaration' && node.id) {

@@ -1,0 +1,51 @@
+// Precompiled artifacts a build ships (see @kiln/vite): fetched (or read from disk under Node)
+// and compiled before the module that defines the kernel finishes loading, so a kernel's first
+// call already runs wasm and the page never loads the compiler.
+
+import type { KernelMeta } from '@kiln/compiler'
+
+export interface ArtifactRef {
+  signature: string
+  key: string
+  meta: KernelMeta
+  /** URL of the `.wasm` asset (relative URLs resolve against the importing chunk). */
+  url: string
+}
+
+export interface AotModule {
+  signature: string
+  key: string
+  meta: KernelMeta
+  module: WebAssembly.Module
+}
+
+async function readBytes(url: string): Promise<ArrayBuffer> {
+  if (url.startsWith('file:')) {
+    const { readFile } = await import('node:fs/promises')
+    const { fileURLToPath } = await import('node:url')
+    const b = await readFile(fileURLToPath(url))
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
+  }
+  const response = await fetch(url)
+  if (!response.ok) throw new Error(`[kiln] cannot load kernel artifact ${url}: HTTP ${response.status}`)
+  return response.arrayBuffer()
+}
+
+/** Loads and compiles a kernel's artifacts (in parallel). Used by code the plugin generates. */
+export async function loadArtifacts(refs: ArtifactRef[]): Promise<AotModule[]> {
+  return Promise.all(refs.map(async (r) => ({ signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(await readBytes(r.url)) })))
+}
+
+/** What the plugin passes to kernel() in place of what the runtime would otherwise work out. */
+export interface PluginData {
+  /** Kernel id: project-relative module path + `#` + binding. */
+  id: string
+  /** The kernel's source as compiled (helpers from other modules named as the kernel names them). */
+  source: string
+  helpers: Record<string, string>
+  constants: Record<string, number | boolean | readonly number[]>
+  /** Present in builds: the precompiled signatures. */
+  artifacts?: AotModule[]
+  /** A call with a signature that was not precompiled throws instead of compiling at run time. */
+  strict?: boolean
+}

@@ -1,0 +1,33 @@
+// The one place diagnostics become bundler errors: message, code, file, line, column, frame.
+
+import { codeFrame, diagnosticLocation, formatDiagnostic, type Diagnostic, type SourceText } from '@kiln/compiler'
+import type { RollupError } from 'rollup'
+import type { DependencyProblem } from './deps.js'
+
+export function diagnosticError(diagnostics: Diagnostic[], sources: readonly SourceText[]): RollupError {
+  const d = diagnostics[0]
+  const loc = diagnosticLocation(d, sources)
+  const source = d.span ? sources.find((s) => s.file === d.span!.file) : undefined
+  return {
+    message: diagnostics.map((x) => formatDiagnostic(x, sources)).join('\n\n'),
+    pluginCode: d.code,
+    id: loc?.file,
+    loc: loc ? { file: loc.file, line: loc.line, column: loc.column } : undefined,
+    frame: source && d.span ? codeFrame(source, d.span) : undefined,
+  }
+}
+
+export function dependencyError(p: DependencyProblem, read: (id: string) => string): RollupError {
+  const code = read(p.id)
+  const source: SourceText = { code, file: p.id }
+  const span = { file: p.id, start: p.node.start, end: p.node.end }
+  const line = p.node.loc.start.line
+  const column = p.node.loc.start.column
+  return {
+    message: [`${p.id}:${line}:${column + 1}: ${p.code}: ${p.message}`, codeFrame(source, span), ...p.notes.map((n) => `  note: ${n}`)].join('\n'),
+    pluginCode: p.code,
+    id: p.id,
+    loc: { file: p.id, line, column },
+    frame: codeFrame(source, span),
+  }
+}

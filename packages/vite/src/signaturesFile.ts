@@ -1,0 +1,33 @@
+// `kiln.signatures.json`: signatures per kernel id compiled ahead of time in addition to the
+// ones declared in code. Committed with the app; the dev server records into it.
+
+import { readFileSync } from 'node:fs'
+
+export interface SignaturesFile {
+  version: 1
+  kernels: Record<string, string[]>
+}
+
+/** Reads the file; a missing file is empty, a malformed one is an error naming the file. */
+export function readSignaturesFile(path: string): SignaturesFile {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    return { version: 1, kernels: {} }
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`)
+  }
+  const d = data as Partial<SignaturesFile>
+  if (d.version !== 1 || typeof d.kernels !== 'object' || d.kernels === null) {
+    throw new Error(`${path}: expected { "version": 1, "kernels": { "<module>#<binding>": ["(f64[]) => void"] } }`)
+  }
+  for (const [id, sigs] of Object.entries(d.kernels)) {
+    if (!Array.isArray(sigs) || !sigs.every((s) => typeof s === 'string')) throw new Error(`${path}: kernels["${id}"] must be an array of signature strings`)
+  }
+  return d as SignaturesFile
+}
