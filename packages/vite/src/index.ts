@@ -21,8 +21,9 @@ import { constantsLiteral, injectPluginData } from './rewrite.js'
 export type { KilnPluginOptions } from './options.js'
 
 const scriptFile = /\.[cm]?[jt]sx?$/
-const PLACEHOLDER = '__KILN_ASSET_'
-const assetPlaceholder = (ref: string): string => `${PLACEHOLDER}${ref}__`
+/** A string literal standing for an artifact's URL until the chunk is rendered. */
+const PLACEHOLDER = '__KILN_ASSET__:'
+const assetPlaceholder = (ref: string): string => JSON.stringify(`${PLACEHOLDER}${ref}`)
 
 interface Emitted { id: string; signature: string; ref: string; key: string }
 
@@ -133,8 +134,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       if (!code.includes(PLACEHOLDER)) return null
       const out = new MagicString(code)
       const from = chunk.fileName.split('/').slice(0, -1)
-      for (const m of code.matchAll(new RegExp(`${PLACEHOLDER}(\\w+)__`, 'g'))) {
-        const to = this.getFileName(m[1]).split('/')
+      for (const m of code.matchAll(/(["'`])__KILN_ASSET__:([^"'`]+)\1/g)) {
+        const to = this.getFileName(m[2]).split('/')
         let common = 0
         while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++
         const rel = [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/')

@@ -1,0 +1,169 @@
+// Real builds of a fixture app with real Vite and real Rollup, run (SSR output in Node, client
+// output in Chromium through `vite preview`), edited file by file and rebuilt.
+
+import { execFileSync } from 'node:child_process'
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import kiln from '@kiln/vite'
+import { rollup } from 'rollup'
+import { build, preview } from 'vite'
+import { afterAll, describe, expect, test, vi } from 'vitest'
+import { launchBrowser } from './support/browser.js'
+
+const root = resolve(import.meta.dirname, '..')
+const tmpRoot = join(root, 'test', '.tmp', `plugin-${process.pid}`)
+let counter = 0
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }))
+
+interface Result { tier: string; got: unknown; expected: unknown }
+type Results = Record<string, Result>
+
+function app(): { dir: string; edit: (file: string, from: string, to: string) => void } {
+  const dir = join(tmpRoot, `app${counter++}`)
+  cpSync(join(root, 'test/fixtures/plugin/app'), dir, { recursive: true })
+  return {
+    dir,
+    edit(file, from, to) {
+      const path = join(dir, file)
+      const text = readFileSync(path, 'utf8')
+      if (!text.includes(from)) throw new Error(`${file} has no ${from}`)
+      writeFileSync(path, text.replace(from, to))
+    },
+  }
+}
+
+/** Vite SSR build; returns the report it printed. */
+async function buildSsr(dir: string): Promise<string> {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  try {
+    await build({ root: dir, configFile: join(dir, 'vite.config.js'), logLevel: 'error', build: { ssr: 'src/main.js', outDir: 'dist-ssr', emptyOutDir: true } })
+    return log.mock.calls.map((c) => String(c[0])).join('\n')
+  } finally {
+    log.mockRestore()
+  }
+}
+
+function runNode(file: string): Results {
+  return JSON.parse(execFileSync(process.execPath, [file], { encoding: 'utf8' }).trim())
+}
+
+function expectAllCompiledAndCorrect(results: Results): void {
+  for (const [name, r] of Object.entries(results)) {
+    expect(r.tier, name).toBe('aot')
+    expect(r.got, name).toEqual(r.expected)
+  }
+}
+
+const wasmFiles = (dir: string): Map<string, Buffer> =>
+  new Map(readdirSync(join(dir, 'assets')).filter((f) => f.endsWith('.wasm')).map((f) => [f, readFileSync(join(dir, 'assets', f))]))
+
+describe('vite build (SSR), run in Node', () => {
+  test('every kernel is precompiled and equals plain JS; edits in other files are never stale', async () => {
+    const a = app()
+    const report = await buildSsr(a.dir)
+    expect(report).toMatch(/5 kernel signature\(s\): 5 compiled, 0 from the cache/)
+    const base = runNode(join(a.dir, 'dist-ssr/main.js'))
+    expectAllCompiledAndCorrect(base)
+    const manifest = JSON.parse(readFileSync(join(a.dir, 'dist-ssr/kiln-manifest.json'), 'utf8'))
+    expect(Object.keys(manifest.kernels).sort()).toEqual(['src/filters.js#brighten', 'src/filters.js#viaChain', 'src/filters.js#viaCycle', 'src/filters.js#viaNamespace', 'src/other/filters.js#brighten'])
+    expect(manifest.kernels['src/filters.js#brighten']['(u8c[], f64) => void'].file).toMatch(/^assets\/brighten-[\w-]+\.wasm$/)
+    // Two kernels named `brighten` in two modules: both work, with their own results.
+    expect(base.brighten.got).not.toEqual(base.otherBrighten.got)
+
+    // A helper in another file (reached directly and through a two-step re-export chain).
+    a.edit('src/math.js', 'x > hi ? hi : x', 'x > hi ? hi - 0.5 : x')
+    await buildSsr(a.dir)
+    const helper = runNode(join(a.dir, 'dist-ssr/main.js'))
+    expectAllCompiledAndCorrect(helper)
+    expect(helper.viaChain.got).not.toEqual(base.viaChain.got)
+    expect(helper.brighten.got).not.toEqual(base.brighten.got)
+
+    // A namespace-imported helper.
+    a.edit('src/ns.js', 'x * 3', 'x * 4')
+    await buildSsr(a.dir)
+    const ns = runNode(join(a.dir, 'dist-ssr/main.js'))
+    expectAllCompiledAndCorrect(ns)
+    expect(ns.viaNamespace.got).not.toEqual(helper.viaNamespace.got)
+
+    // A const in a config module (and one folded from it).
+    a.edit('src/config.js', 'GAIN = 1.5', 'GAIN = 2')
+    await buildSsr(a.dir)
+    const config = runNode(join(a.dir, 'dist-ssr/main.js'))
+    expectAllCompiledAndCorrect(config)
+    expect(config.brighten.got).not.toEqual(ns.brighten.got)
+
+    // A circular import between helper modules, edited on the far side.
+    a.edit('src/cycleA.js', 'LIMIT = 100', 'LIMIT = 2')
+    await buildSsr(a.dir)
+    const cycle = runNode(join(a.dir, 'dist-ssr/main.js'))
+    expectAllCompiledAndCorrect(cycle)
+    expect(cycle.viaCycle.got).not.toEqual(config.viaCycle.got)
+  })
+
+  test('an unrelated function in a helper file changes: same artifacts, byte for byte, no recompile', async () => {
+    const a = app()
+    await buildSsr(a.dir)
+    const before = wasmFiles(join(a.dir, 'dist-ssr'))
+    a.edit('src/math.js', 'return a * 2', 'return a * 2 + 1')
+    const report = await buildSsr(a.dir)
+    expect(report).toMatch(/5 kernel signature\(s\): 0 compiled, 5 from the cache/)
+    expect(wasmFiles(join(a.dir, 'dist-ssr'))).toEqual(before)
+  })
+})
+
+describe('rollup build', () => {
+  test('the same plugin object works in rollup.config', async () => {
+    const a = app()
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+    try {
+      const bundle = await rollup({
+        input: join(a.dir, 'src/main.js'),
+        plugins: [kiln({ cacheDir: join(a.dir, '.kiln-cache') }), { name: 'resolve-workspace', resolveId: (id) => (id === 'kiln' || id.startsWith('@kiln/') ? { id, external: true } : null) }],
+      })
+      await bundle.write({ dir: join(a.dir, 'dist-rollup'), format: 'es' })
+      await bundle.close()
+    } finally {
+      log.mockRestore()
+    }
+    // The bundle imports `kiln` from the app's dependencies, as a library would.
+    writeFileSync(join(a.dir, 'dist-rollup/package.json'), '{ "type": "module" }')
+    cpSync(join(a.dir, 'dist-rollup'), join(root, 'test', '.tmp', `rollup-out-${process.pid}`), { recursive: true })
+    const results = runNode(join(root, 'test', '.tmp', `rollup-out-${process.pid}`, 'main.js'))
+    rmSync(join(root, 'test', '.tmp', `rollup-out-${process.pid}`), { recursive: true, force: true })
+    expectAllCompiledAndCorrect(results)
+  })
+})
+
+describe('vite build (client), run in Chromium through vite preview', () => {
+  test('kernels run precompiled in the page, which never loads the compiler', async () => {
+    const a = app()
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+    try {
+      await build({ root: a.dir, configFile: join(a.dir, 'vite.config.js'), logLevel: 'error', build: { outDir: 'dist', emptyOutDir: true } })
+    } finally {
+      log.mockRestore()
+    }
+    // The compiler is a separate chunk, there only for signatures that were not precompiled.
+    const chunks = readdirSync(join(a.dir, 'dist/assets')).filter((x) => x.endsWith('.js'))
+    const compilerChunks = chunks.filter((f) => statSync(join(a.dir, 'dist/assets', f)).size > 5_000_000)
+    expect(compilerChunks.length).toBe(1)
+    const server = await preview({ root: a.dir, configFile: join(a.dir, 'vite.config.js'), logLevel: 'error', build: { outDir: 'dist' }, preview: { host: '127.0.0.1', port: 0 } })
+    const browser = await launchBrowser()
+    try {
+      const page = await browser.context.newPage()
+      const requests: string[] = []
+      page.on('request', (r) => requests.push(r.url()))
+      await page.goto(server.resolvedUrls!.local[0])
+      await page.waitForFunction(() => (window as unknown as { __results?: unknown }).__results !== undefined)
+      const results = (await page.evaluate(() => (window as unknown as { __results: Results }).__results)) as Results
+      expectAllCompiledAndCorrect(results)
+      expect(requests.filter((u) => u.endsWith('.wasm')).length).toBe(5)
+      // What the page loaded holds neither the compiler nor binaryen.
+      expect(requests.filter((u) => compilerChunks.some((c) => u.endsWith(c)))).toEqual([])
+      expect(requests.filter((u) => /\/key-[\w-]+\.js$/.test(u))).toEqual([])
+    } finally {
+      await browser.close()
+      await server.close()
+    }
+  })
+})
