@@ -8,8 +8,10 @@ export function diagnosticError(diagnostics: Diagnostic[], sources: readonly Sou
   const d = diagnostics[0]
   const loc = diagnosticLocation(d, sources)
   const source = d.span ? sources.find((s) => s.file === d.span!.file) : undefined
+  // The frame goes in `frame` (bundlers print it, Vite's overlay shows it), not in the message too.
+  const headline = (x: Diagnostic): string => formatDiagnostic(x, sources).split('\n').filter((l) => !/^[> ] *\d* \|/.test(l)).join('\n')
   return {
-    message: diagnostics.map((x) => formatDiagnostic(x, sources)).join('\n\n'),
+    message: diagnostics.map(headline).join('\n'),
     pluginCode: d.code,
     id: loc?.file,
     loc: loc ? { file: loc.file, line: loc.line, column: loc.column } : undefined,
@@ -24,7 +26,7 @@ export function dependencyError(p: DependencyProblem, read: (id: string) => stri
   const line = p.node.loc.start.line
   const column = p.node.loc.start.column
   return {
-    message: [`${p.id}:${line}:${column + 1}: ${p.code}: ${p.message}`, codeFrame(source, span), ...p.notes.map((n) => `  note: ${n}`)].join('\n'),
+    message: [`${p.id}:${line}:${column + 1}: ${p.code}: ${p.message}`, ...p.notes.map((n) => `  note: ${n}`)].join('\n'),
     pluginCode: p.code,
     id: p.id,
     loc: { file: p.id, line, column },
