@@ -29,7 +29,7 @@ interface Emitted { id: string; signature: string; ref: string; key: string }
 
 export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   enforce: 'post'
-  config(config: unknown, env: { isSsrBuild?: boolean }): object | undefined
+  config(config: unknown, env: { isSsrBuild?: boolean }): object
   configResolved(config: { root: string; command: string; cacheDir: string }): void
 } {
   const opts = resolveOptions(options)
@@ -46,8 +46,12 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
     enforce: 'post',
 
     config(_config: unknown, env: { isSsrBuild?: boolean }) {
-      // Server builds must emit the artifacts too: SSR loads them from disk.
-      return env.isSsrBuild ? { build: { ssrEmitAssets: true } } : undefined
+      return {
+        // Server builds must emit the artifacts too: SSR loads them from disk.
+        ...(env.isSsrBuild ? { build: { ssrEmitAssets: true } } : {}),
+        // Module workers are bundled separately; kernels in them are precompiled the same way.
+        worker: { format: 'es', plugins: () => [kiln(options)] },
+      }
     },
 
     configResolved(config) {
