@@ -172,3 +172,33 @@ describe('vite build (client), run in Chromium through vite preview', () => {
     }
   })
 })
+
+describe('signatures beyond the declared ones', () => {
+  test('signatures listed in kiln.signatures.json are precompiled; others warn once and compile at run time', async () => {
+    const a = app()
+    writeFileSync(join(a.dir, 'kiln.signatures.json'), JSON.stringify({ version: 1, kernels: { 'src/filters.js#viaChain': ['(f32[]) => void'] } }))
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+    try {
+      await build({ root: a.dir, configFile: join(a.dir, 'vite.config.js'), logLevel: 'error', build: { ssr: 'src/extra.js', outDir: 'dist-extra', emptyOutDir: true } })
+    } finally {
+      log.mockRestore()
+    }
+    const out = JSON.parse(execFileSync(process.execPath, [join(a.dir, 'dist-extra/extra.js')], { encoding: 'utf8' }).trim())
+    expect(out.f32.tier).toBe('aot')
+    expect(out.f32.got).toEqual(out.f32.expected)
+    expect(out.i32.error).toBeNull()
+    expect(out.i32.got).toEqual(out.i32.expected)
+    expect(out.i32.tierAfter).toBe('compiled')
+    expect(out.warnings).toHaveLength(1)
+    expect(out.warnings[0]).toContain('KILN_NOT_PRECOMPILED: kernel src/filters.js#viaChain was called with (i32[])')
+  })
+
+  test('strict: a signature that was not precompiled is an error', async () => {
+    const a = app()
+    writeFileSync(join(a.dir, 'vite.config.js'), "import kiln from '@kiln/vite'\nexport default { plugins: [kiln({ strict: true, report: false })], logLevel: 'warn' }\n")
+    await build({ root: a.dir, configFile: join(a.dir, 'vite.config.js'), logLevel: 'error', build: { ssr: 'src/extra.js', outDir: 'dist-extra', emptyOutDir: true } })
+    const out = JSON.parse(execFileSync(process.execPath, [join(a.dir, 'dist-extra/extra.js')], { encoding: 'utf8' }).trim())
+    expect(out.i32.error).toBe('KILN_NOT_PRECOMPILED')
+    expect(out.f32.error).toBe('KILN_NOT_PRECOMPILED')
+  })
+})
