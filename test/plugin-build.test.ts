@@ -202,3 +202,19 @@ describe('signatures beyond the declared ones', () => {
     expect(out.f32.error).toBe('KILN_NOT_PRECOMPILED')
   })
 })
+
+describe('vitest runs of user code', () => {
+  test('the plugin works under Vitest; a helper edit in another file is seen on the next run', () => {
+    const a = app()
+    const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs')
+    const runVitest = () => {
+      const out = execFileSync(process.execPath, [vitest, 'run', '--root', a.dir], { cwd: a.dir, encoding: 'utf8', env: { ...process.env, KILN_CACHE_DIR: join(a.dir, '.kiln-cache'), CI: '1' } })
+      return JSON.parse(/RESULTS (.*)/.exec(out)![1]) as Results
+    }
+    const first = runVitest()
+    a.edit('src/math.js', 'x > hi ? hi : x', 'x > hi ? hi - 0.5 : x')
+    const second = runVitest()
+    expect(second.viaChain.got).toEqual(second.viaChain.expected)
+    expect(second.viaChain.got).not.toEqual(first.viaChain.got)
+  })
+})
