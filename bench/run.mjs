@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { cpSync } from 'node:fs'
 import { alloc, FileStore, free, kernel, reserveMemory } from 'kiln'
+import { buildBench, measureBuilds } from './build-bench.mjs'
 import { compileKernel } from '@kiln/compiler'
 import { corpus, rng } from '../test/corpus/kernels.js'
 
@@ -219,3 +221,20 @@ const floorRatio = median(cold.rows.map((r) => r.warm / r.floor))
 console.log(`\n  warm store vs cold compile (median):  ${coldRatio.toFixed(1)}× faster  (target ≥ 50×: ${check(coldRatio >= 50)})`)
 console.log(`  warm store vs floor (median):         ${floorRatio.toFixed(2)}×  (target ≤ 2×: ${check(floorRatio <= 2)})`)
 console.log(`  lookup + validation per entry:        ${cold.lookupMs.toFixed(3)} ms over ${cold.entries} entries  (target ≤ 1 ms: ${check(cold.lookupMs <= 1)})`)
+
+// Build figures: the plugin's fixture app (stand-in for the playground until it lands) and a
+// generated app of 200 kernels across 100 files.
+const fixtureDir = join(new URL('..', import.meta.url).pathname, 'test', '.tmp', 'bench-fixture')
+rmSync(fixtureDir, { recursive: true, force: true })
+cpSync(new URL('../test/fixtures/plugin/app', import.meta.url).pathname, fixtureDir, { recursive: true })
+const fixture = await measureBuilds(fixtureDir, quick ? 1 : 3)
+rmSync(fixtureDir, { recursive: true, force: true })
+const big = await buildBench({ files: 100, runs: quick ? 1 : 3 })
+const rate = big.kernels / ((big.cold - big.warm) / 1000)
+console.log(`\nBuilds with Vite (median ms): without Kiln, Kiln with a cold cache, Kiln with a warm cache\n`)
+console.log(`${pad('app', 30, true)}${pad('plain', 9)}${pad('cold', 9)}${pad('warm', 9)}${pad('warm over plain', 17)}`)
+console.log(`${pad('fixture app (5 kernels)', 30, true)}${pad(fmt(fixture.plain), 9)}${pad(fmt(fixture.cold), 9)}${pad(fmt(fixture.warm), 9)}${pad(((fixture.warm / fixture.plain - 1) * 100).toFixed(0) + '%', 17)}`)
+console.log(`${pad('generated (200 kernels, 100 files)', 30, true)}${pad(fmt(big.plain), 9)}${pad(fmt(big.cold), 9)}${pad(fmt(big.warm), 9)}${pad(((big.warm / big.plain - 1) * 100).toFixed(0) + '%', 17)}`)
+console.log(`\n  warm Kiln build over the plain build (200 kernels):  ${((big.warm / big.plain - 1) * 100).toFixed(0)}%  (target ≤ 15%: ${check(big.warm / big.plain <= 1.15)})`)
+console.log(`  cold compile rate (cold − warm time):                ${rate.toFixed(0)} kernels/s  (target ≥ 10: ${check(rate >= 10)})`)
+console.log(`  analysis alone, 200 kernels:                         ${fmt(big.analysisMs)} ms  (target ≤ 1000 ms: ${check(big.analysisMs <= 1000)})`)

@@ -112,25 +112,32 @@ describe('vite build (SSR), run in Node', () => {
 })
 
 describe('rollup build', () => {
-  test('the same plugin object works in rollup.config', async () => {
-    const a = app()
+  async function rollupBuild(dir: string): Promise<void> {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {})
     try {
       const bundle = await rollup({
-        input: join(a.dir, 'src/main.js'),
-        plugins: [kiln({ cacheDir: join(a.dir, '.kiln-cache') }), { name: 'resolve-workspace', resolveId: (id) => (id === 'kiln' || id.startsWith('@kiln/') ? { id, external: true } : null) }],
+        input: join(dir, 'src/main.js'),
+        // `kiln` stays external: the bundle imports it from the app's dependencies.
+        plugins: [kiln({ cacheDir: join(dir, '.kiln-cache') }), { name: 'external-kiln', resolveId: (id) => (id === 'kiln' ? { id, external: true } : null) }],
       })
-      await bundle.write({ dir: join(a.dir, 'dist-rollup'), format: 'es' })
+      await bundle.write({ dir: join(dir, 'dist-rollup'), format: 'es' })
       await bundle.close()
     } finally {
       log.mockRestore()
     }
-    // The bundle imports `kiln` from the app's dependencies, as a library would.
-    writeFileSync(join(a.dir, 'dist-rollup/package.json'), '{ "type": "module" }')
-    cpSync(join(a.dir, 'dist-rollup'), join(root, 'test', '.tmp', `rollup-out-${process.pid}`), { recursive: true })
-    const results = runNode(join(root, 'test', '.tmp', `rollup-out-${process.pid}`, 'main.js'))
-    rmSync(join(root, 'test', '.tmp', `rollup-out-${process.pid}`), { recursive: true, force: true })
+  }
+
+  test('the same plugin object works in rollup.config', async () => {
+    const a = app()
+    await rollupBuild(a.dir)
+    const results = runNode(join(a.dir, 'dist-rollup', 'main.js'))
     expectAllCompiledAndCorrect(results)
+    // Edit a constant in another module and rebuild: the new value, precompiled.
+    a.edit('src/config.js', 'GAIN = 1.5', 'GAIN = 0.5')
+    await rollupBuild(a.dir)
+    const edited = runNode(join(a.dir, 'dist-rollup', 'main.js'))
+    expectAllCompiledAndCorrect(edited)
+    expect(edited.brighten.got).not.toEqual(results.brighten.got)
   })
 })
 
@@ -183,7 +190,7 @@ describe('signatures beyond the declared ones', () => {
     } finally {
       log.mockRestore()
     }
-    const out = JSON.parse(execFileSync(process.execPath, [join(a.dir, 'dist-extra/extra.js')], { encoding: 'utf8' }).trim())
+    const out = JSON.parse(execFileSync(process.execPath, [join(a.dir, 'dist-extra/extra.js')], { encoding: 'utf8', env: { ...process.env, KILN_CACHE_DIR: join(a.dir, '.runtime-cache') } }).trim())
     expect(out.f32.tier).toBe('aot')
     expect(out.f32.got).toEqual(out.f32.expected)
     expect(out.i32.error).toBeNull()
@@ -216,5 +223,27 @@ describe('vitest runs of user code', () => {
     const second = runVitest()
     expect(second.viaChain.got).toEqual(second.viaChain.expected)
     expect(second.viaChain.got).not.toEqual(first.viaChain.got)
+  })
+})
+
+describe('kernels left to run time', () => {
+  test('a call whose options are not statically readable is a warning naming the kernel', async () => {
+    const a = app()
+    writeFileSync(join(a.dir, 'src/dynamic.js'), `import { kernel } from 'kiln'
+const opts = { cache: true, signatures: ['(f64[]) => void'] }
+export const dynamicKernel = kernel(function twice(a) { for (let i = 0; i < a.length; i++) a[i] *= 2 }, opts)
+const a = new Float64Array([1, 2])
+dynamicKernel(a)
+console.log(JSON.stringify({ got: [...a], tier: dynamicKernel.tier('(f64[])') }))
+`)
+    const warnings: string[] = []
+    await build({
+      root: a.dir, configFile: join(a.dir, 'vite.config.js'), logLevel: 'warn',
+      customLogger: { info() {}, warn: (m: string) => warnings.push(m), warnOnce: (m: string) => warnings.push(m), error() {}, clearScreen() {}, hasErrorLogged: () => false, hasWarned: false },
+      build: { ssr: 'src/dynamic.js', outDir: 'dist-dynamic', emptyOutDir: true },
+    })
+    expect(warnings.join('\n')).toMatch(/kernel `dynamicKernel` is left to run time: its options are not an object literal/)
+    const out = JSON.parse(execFileSync(process.execPath, [join(a.dir, 'dist-dynamic/dynamic.js')], { encoding: 'utf8' }).trim().split('\n').at(-1)!)
+    expect(out.got).toEqual([2, 4])
   })
 })

@@ -44,8 +44,21 @@ export interface KernelKey {
 
 const positionKeys = new Set(['start', 'end', 'loc', 'range', 'raw'])
 
+/** Recent normalizations by source text: a build keys many kernels that share helpers. */
+const memo = new Map<string, { text: string; names: Set<string> }>()
+const MEMO_LIMIT = 2048
+
 /** Canonical JSON of a function's AST: positions, comments, whitespace and raw text dropped. */
 export function normalizedAst(code: string): { text: string; names: Set<string> } {
+  const hit = memo.get(code)
+  if (hit) return hit
+  const result = normalize(code)
+  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!)
+  memo.set(code, result)
+  return result
+}
+
+function normalize(code: string): { text: string; names: Set<string> } {
   const ast = parse(`(${code})`, { ecmaVersion: 'latest', sourceType: 'module' })
   const names = new Set<string>()
   const text = JSON.stringify(ast, (k, v) => {

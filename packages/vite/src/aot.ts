@@ -1,9 +1,12 @@
 // Ahead-of-time compiles through the persistent store: an unchanged kernel is never compiled
 // again; what is compiled is stored for the next build.
 
-import { compileKernel, kernelKey, type CompileResult, type KernelMeta, type SourceText } from '@kiln/compiler'
+import type { CompileResult, KernelMeta, SourceText } from '@kiln/compiler'
+import { kernelKey } from '@kiln/compiler/key'
+import { compilerIdentity } from '@kiln/compiler/version'
 import type { FileStore } from 'kiln'
 import type { KernelDeps } from './deps.js'
+import type { CompilePool } from './pool.js'
 
 export interface AotInput {
   id: string
@@ -17,18 +20,24 @@ export type AotResult =
   | { ok: true; key: string; wasm: Uint8Array; meta: KernelMeta; hit: boolean; ms: number }
   | { ok: false; result: Extract<CompileResult, { ok: false }> }
 
-export function compileAhead(store: FileStore, input: AotInput): AotResult {
+export async function compileAhead(store: FileStore, pool: CompilePool, input: AotInput): Promise<AotResult> {
   const started = performance.now()
+  // The store's alias of the exact inputs names the key without parsing (a warm build).
+  const raw = JSON.stringify([compilerIdentity(), input.deps.source, input.deps.helpers, input.deps.constants, input.signature], (_, v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v))
+  const aliased = store.aliasGet(raw)
+  const found = aliased ? store.getSync(aliased) : { entry: null }
+  if (aliased && found.entry) return { ok: true, key: aliased, wasm: found.entry.wasm, meta: found.entry.meta, hit: true, ms: performance.now() - started }
   const { key, parts } = kernelKey({ source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature })
-  const found = store.getSync(key)
-  if (found.entry) return { ok: true, key, wasm: found.entry.wasm, meta: found.entry.meta, hit: true, ms: performance.now() - started }
+  const stored = aliased === key ? found : store.getSync(key)
+  store.aliasPut(raw, key)
+  if (stored.entry) return { ok: true, key, wasm: stored.entry.wasm, meta: stored.entry.meta, hit: true, ms: performance.now() - started }
   // Helpers go in located, so a diagnostic in one points at its own file, line and column.
   const helpers: Record<string, SourceText> = {}
   for (const [name, code] of Object.entries(input.deps.helpers)) {
     const at = input.deps.helperLocations[name]
     helpers[name] = { code, file: at?.id ?? name, line: at?.line, column: at?.column }
   }
-  const result = compileKernel({ source: { ...input.source, code: input.deps.source }, name: input.id, deps: helpers, constants: input.deps.constants, signature: input.signature })
+  const result = await pool.compile({ source: { ...input.source, code: input.deps.source }, name: input.id, deps: helpers, constants: input.deps.constants, signature: input.signature })
   if (!result.ok) return { ok: false, result }
   store.putSync({
     key, id: input.id, parts, meta: result.meta, wasm: result.wasm,

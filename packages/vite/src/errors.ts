@@ -1,6 +1,6 @@
 // The one place diagnostics become bundler errors: message, code, file, line, column, frame.
 
-import { codeFrame, diagnosticLocation, formatDiagnostic, type Diagnostic, type SourceText } from '@kiln/compiler'
+import { codeFrame, diagnosticLocation, formatDiagnostic, type Diagnostic, type SourceText } from '@kiln/compiler/diagnostics'
 import type { RollupError } from 'rollup'
 import type { DependencyProblem } from './deps.js'
 

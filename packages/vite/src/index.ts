@@ -9,6 +9,7 @@ import { FileStore } from 'kiln'
 import MagicString from 'magic-string'
 import type { Plugin } from 'rollup'
 import { compileAhead } from './aot.js'
+import { CompilePool } from './pool.js'
 import { collectDependencies, DependencyError, type ModuleHost } from './deps.js'
 import { findKernels, mayHaveKernels, type KernelSite } from './discover.js'
 import { buildReport, type ReportRow } from './report.js'
@@ -37,8 +38,11 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   let isBuild = true
   let viteCacheDir: string | undefined
   let store: FileStore
+  let pool: CompilePool | null = null
   let signatures: SignaturesFile = { version: 1, kernels: {} }
   let rows: ReportRow[] = []
+  /** Dependency modules read during this build, by resolved id (each read and parsed once). */
+  let modules = new Map<string, Promise<ModuleInfo>>()
   let emitted: Emitted[] = []
 
   return {
@@ -67,6 +71,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       this.addWatchFile(file)
       rows = []
       emitted = []
+      modules = new Map()
     },
 
     async transform(code, id) {
@@ -86,7 +91,9 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
           const r = await this.resolve(source, importer, { skipSelf: true })
           if (!r || r.external) return null
           const path = r.id.split('?')[0]
-          return readModule(path, await readAsJs(path))
+          let m = modules.get(path)
+          if (!m) modules.set(path, (m = readAsJs(path).then((code) => readModule(path, code))))
+          return m
         },
       }
       const out = new MagicString(code)
@@ -110,7 +117,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         const sigs = [...new Set([...site.signatures, ...(signatures.kernels[kernelId] ?? [])])]
         const refs: string[] = []
         for (const signature of sigs) {
-          const r = compileAhead(store, { id: kernelId, source: { code: deps.source, file, line: fnNode.loc.start.line, column: fnNode.loc.start.column }, deps, signature })
+          const r = await compileAhead(store, (pool ??= new CompilePool()), { id: kernelId, source: { code: deps.source, file, line: fnNode.loc.start.line, column: fnNode.loc.start.column }, deps, signature })
           if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
           rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
           if (!isBuild) continue
@@ -129,7 +136,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         out.appendRight(at, `\nimport { loadArtifacts as __kilnLoadArtifacts } from 'kiln';\n${preamble.join('\n')}\n`)
       }
       if (!out.hasChanged()) return null
-      return { code: out.toString(), map: out.generateMap({ hires: 'boundary', source: file, includeContent: true }) }
+      return { code: out.toString(), map: out.generateMap({ source: file, includeContent: true }) }
     },
 
     renderChunk(code, chunk) {
@@ -146,6 +153,11 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         out.overwrite(m.index!, m.index! + m[0].length, `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`)
       }
       return { code: out.toString(), map: out.generateMap({ hires: 'boundary' }) }
+    },
+
+    async buildEnd() {
+      await pool?.close()
+      pool = null
     },
 
     generateBundle() {

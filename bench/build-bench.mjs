@@ -1,0 +1,98 @@
+// Build figures: a generated app of 200 kernels across 100 files, built with Vite without Kiln,
+// with Kiln and a cold cache, and with Kiln and a warm cache; and the analysis time alone
+// (discovery + cross-file resolution + folding, no compiling).
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import kiln from '@kiln/vite'
+import { build } from 'vite'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+export function generateApp(dir, files = 100) {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(join(dir, 'src/kernels'), { recursive: true })
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }')
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><script type="module" src="/src/main.js"></script>')
+  writeFileSync(join(dir, 'src/helpers.js'), `export function clamp(x, lo, hi) { return x < lo ? lo : x > hi ? hi : x }\nexport function mix(a, b, t) { return a + (b - a) * t }\n`)
+  writeFileSync(join(dir, 'src/config.js'), `export const GAIN = 1.25\nexport const WEIGHTS = [0.25, 0.5, 0.25]\n`)
+  const imports = []
+  const calls = []
+  for (let f = 0; f < files; f++) {
+    writeFileSync(join(dir, `src/kernels/k${f}.js`), `import { kernel } from 'kiln'
+import { clamp, mix } from '../helpers.js'
+import { GAIN, WEIGHTS } from '../config.js'
+
+export const scale${f} = kernel(function scale${f}(a, t) {
+  for (let i = 0; i < a.length; i++) a[i] = clamp(mix(a[i], a[i] * GAIN, t) + ${f}, 0, 255)
+}, { cache: true, signatures: ['(f64[], f64) => void'] })
+
+export const blur${f} = kernel(function blur${f}(src, dst) {
+  for (let i = 1; i + 1 < src.length; i++) dst[i] = WEIGHTS[0] * src[i - 1] + WEIGHTS[1] * src[i] + WEIGHTS[2] * src[i + 1] + ${f}
+}, { cache: true, signatures: ['(f32[], f32[]) => void'] })
+`)
+    imports.push(`import { scale${f}, blur${f} } from './kernels/k${f}.js'`)
+    calls.push(`scale${f}(a, 0.5); blur${f}(s, d)`)
+  }
+  writeFileSync(join(dir, 'src/main.js'), `${imports.join('\n')}\nconst a = new Float64Array(64), s = new Float32Array(64), d = new Float32Array(64)\n${calls.join('\n')}\n`)
+}
+
+async function timeBuild(dir, plugins) {
+  const log = console.log
+  console.log = () => {}
+  const t0 = performance.now()
+  try {
+    await build({ root: dir, configFile: false, logLevel: 'silent', plugins, build: { outDir: join(dir, 'dist'), emptyOutDir: true, target: 'esnext', chunkSizeWarningLimit: 100000 } })
+  } finally {
+    console.log = log
+  }
+  return performance.now() - t0
+}
+
+async function analysisMs(dir, files) {
+  const { readModule } = await import('../packages/vite/dist/moduleInfo.js')
+  const { findKernels } = await import('../packages/vite/dist/discover.js')
+  const { collectDependencies } = await import('../packages/vite/dist/deps.js')
+  const cache = new Map()
+  const read = (id) => cache.get(id) ?? cache.set(id, readModule(id, readFileSync(id, 'utf8'))).get(id)
+  const host = { load: async (source, importer) => (source.startsWith('.') ? read(resolve(dirname(importer), source)) : null) }
+  const t0 = performance.now()
+  let kernels = 0
+  for (let f = 0; f < files; f++) {
+    const info = read(join(dir, `src/kernels/k${f}.js`))
+    for (const site of findKernels(info)) {
+      await collectDependencies(site.fn, info, host)
+      kernels++
+    }
+  }
+  return { ms: performance.now() - t0, kernels }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/** Builds an app dir without Kiln, with Kiln cold and with Kiln warm, interleaved `runs` times (medians). */
+export async function measureBuilds(dir, runs = 3) {
+  const cacheDir = join(dir, '.kiln-cache')
+  await timeBuild(dir, []) // warms Vite itself up; not counted
+  const plain = []
+  const cold = []
+  const warm = []
+  for (let i = 0; i < runs; i++) {
+    plain.push(await timeBuild(dir, []))
+    rmSync(cacheDir, { recursive: true, force: true })
+    cold.push(await timeBuild(dir, [kiln({ cacheDir, report: false })]))
+    warm.push(await timeBuild(dir, [kiln({ cacheDir, report: false })]))
+  }
+  return { plain: median(plain), cold: median(cold), warm: median(warm) }
+}
+
+export async function buildBench({ files = 100, runs = 3 } = {}) {
+  const dir = join(here, '..', 'test', '.tmp', 'bench-app')
+  generateApp(dir, files)
+  const times = await measureBuilds(dir, runs)
+  const analysis = await analysisMs(dir, files)
+  rmSync(dir, { recursive: true, force: true })
+  return { files, kernels: analysis.kernels, ...times, analysisMs: analysis.ms }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(await buildBench())
