@@ -140,6 +140,18 @@ function rawInput(req: ModuleRequest): string | null {
   )
 }
 
+/** Counts and logs a hit; returns `value` (for `return countHit(...)`). */
+function countHit<T>(req: ModuleRequest, where: string, value: T, bytes?: number): T {
+  counters.hits++
+  if (where === 'memory') counters.memoryHits++
+  else {
+    counters.storeHits++
+    counters.bytesRead += bytes ?? 0
+  }
+  logLookup(req, `hit ${where}`)
+  return value
+}
+
 function remember(compiled: CompiledKernel): CompiledKernel {
   modulesReady.set(compiled.key, compiled)
   if (!modules.has(compiled.key)) modules.set(compiled.key, Promise.resolve(compiled))
@@ -158,19 +170,11 @@ export function compileSync(req: ModuleRequest): CompiledKernel | null {
   const aliased = raw ? syncStore!.aliasGet!(raw) : null
   const key = aliased ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
   const known = modulesReady.get(key)
-  if (known) {
-    counters.hits++
-    counters.memoryHits++
-    logLookup(req, 'hit memory')
-    return known
-  }
+  if (known) return countHit(req, 'memory', known)
   if (!syncStore) return null
   const found = syncStore.getSync!(key)
   if (!found.entry) return null
-  counters.hits++
-  counters.storeHits++
-  counters.bytesRead += found.bytes ?? 0
-  logLookup(req, `hit ${syncStore.name}`)
+  countHit(req, syncStore.name, null, found.bytes)
   if (raw && !aliased) syncStore.aliasPut?.(raw, key)
   return remember({ key, module: new WebAssembly.Module(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
 }
@@ -189,21 +193,13 @@ export async function compileKernelModule(req: ModuleRequest): Promise<CompiledK
   const keys = await loadKeyModule()
   const { key, parts } = keys.kernelKey(keyInput(req))
   const hit = modules.get(key)
-  if (hit) {
-    counters.hits++
-    counters.memoryHits++
-    logLookup(req, 'hit memory')
-    return hit
-  }
+  if (hit) return countHit(req, 'memory', hit)
   const pending = (async (): Promise<CompiledKernel> => {
     const persistent = req.persistent ? await getStore() : null
     if (persistent) {
       const found = await persistent.get(key)
       if (found.entry) {
-        counters.hits++
-        counters.storeHits++
-        counters.bytesRead += found.bytes ?? 0
-        logLookup(req, `hit ${persistent.name}`)
+        countHit(req, persistent.name, null, found.bytes)
         rememberAlias(persistent, req, key)
         return remember({ key, module: await WebAssembly.compile(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
       }
