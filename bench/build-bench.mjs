@@ -1,6 +1,7 @@
 // Build figures: a generated app of 200 kernels across 100 files, built with Vite without Kiln,
 // with Kiln and a cold cache, and with Kiln and a warm cache; and the analysis time alone
 // (discovery + cross-file resolution + folding, no compiling).
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,18 +72,23 @@ async function analysisMs(dir, files) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+/** One build in a fresh process (so no run inherits another's heap): its time in ms. */
+function buildInProcess(dir, mode) {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--one', dir, mode], { encoding: 'utf8' })
+  return Number(out.trim().split('\n').at(-1))
+}
+
 /** Builds an app dir without Kiln, with Kiln cold and with Kiln warm, interleaved `runs` times (medians). */
 export async function measureBuilds(dir, runs = 3) {
   const cacheDir = join(dir, '.kiln-cache')
-  await timeBuild(dir, []) // warms Vite itself up; not counted
   const plain = []
   const cold = []
   const warm = []
   for (let i = 0; i < runs; i++) {
-    plain.push(await timeBuild(dir, []))
+    plain.push(buildInProcess(dir, 'plain'))
     rmSync(cacheDir, { recursive: true, force: true })
-    cold.push(await timeBuild(dir, [kiln({ cacheDir, report: false })]))
-    warm.push(await timeBuild(dir, [kiln({ cacheDir, report: false })]))
+    cold.push(buildInProcess(dir, 'kiln'))
+    warm.push(buildInProcess(dir, 'kiln'))
   }
   return { plain: median(plain), cold: median(cold), warm: median(warm) }
 }
@@ -96,4 +102,12 @@ export async function buildBench({ files = 100, runs = 3 } = {}) {
   return { files, kernels: analysis.kernels, ...times, analysisMs: analysis.ms }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(await buildBench())
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--one') {
+    const dir = process.argv[3]
+    const ms = await timeBuild(dir, process.argv[4] === 'kiln' ? [kiln({ cacheDir: join(dir, '.kiln-cache'), report: false })] : [])
+    console.log(ms)
+  } else {
+    console.log(await buildBench())
+  }
+}

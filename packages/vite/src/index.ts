@@ -43,6 +43,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   let rows: ReportRow[] = []
   /** Dependency modules read during this build, by resolved id (each read and parsed once). */
   let modules = new Map<string, Promise<ModuleInfo>>()
+  /** Import resolutions during this build, by specifier and importing directory. */
+  let resolutions = new Map<string, Promise<string | null>>()
   let emitted: Emitted[] = []
 
   return {
@@ -72,6 +74,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       rows = []
       emitted = []
       modules = new Map()
+      resolutions = new Map()
     },
 
     async transform(code, id) {
@@ -88,9 +91,13 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
 
       const host: ModuleHost = {
         load: async (source, importer) => {
-          const r = await this.resolve(source, importer, { skipSelf: true })
-          if (!r || r.external) return null
-          const path = r.id.split('?')[0]
+          const at = `${source}\0${importer.slice(0, importer.lastIndexOf('/'))}`
+          let resolved = resolutions.get(at)
+          if (!resolved) {
+            resolutions.set(at, (resolved = this.resolve(source, importer, { skipSelf: true }).then((r) => (r && !r.external ? r.id.split('?')[0] : null))))
+          }
+          const path = await resolved
+          if (!path) return null
           let m = modules.get(path)
           if (!m) modules.set(path, (m = readAsJs(path).then((code) => readModule(path, code))))
           return m
