@@ -164,7 +164,8 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
     if (!found) throw new DependencyError({ code: 'KILN_UNRESOLVED_IMPORT', message: `${m.id} does not export \`${name}\``, id: atModule.id, node: at, notes: [] })
     if (found.target.kind === 'local') return resolveLocal(found.module, found.target.local, at, atModule, seen)
     const node = found.target.node
-    if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') return { kind: 'helper', module: found.module, node }
+    // `export default function (x) {...}` (anonymous declaration) or a function expression.
+    if (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression' || node.type === 'FunctionDeclaration') return { kind: 'helper', module: found.module, node }
     const r = await foldExpression(node, (n) => foldReference(found.module, n, seen))
     if (!r.ok) throw notConstant('default', `its value is ${r.why}`, at, atModule, found.module, r.node)
     return { kind: 'constant', value: r.value }

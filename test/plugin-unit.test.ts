@@ -1,0 +1,106 @@
+// The plugin's pure pieces, without a bundler: discovery, folding, dependency resolution over
+// an in-memory module graph.
+
+import { describe, expect, test } from 'vitest'
+import { collectDependencies, DependencyError } from '../packages/vite/src/deps.js'
+import { findKernels, mayHaveKernels } from '../packages/vite/src/discover.js'
+import { readModule, type ModuleInfo } from '../packages/vite/src/moduleInfo.js'
+
+describe('discovery', () => {
+  test('finds kernel calls through aliases and namespaces, and only kiln\'s', () => {
+    const code = `
+      import { kernel as k } from 'kiln'
+      import * as K from 'kiln'
+      import { kernel } from 'somewhere-else'
+      function plain(a) { return a }
+      export const one = k(plain, { cache: true, signatures: ['(f64) => f64'] })
+      export const two = K.kernel((a) => a + 1, { cache: true })
+      export const three = kernel((a) => a, { cache: true })
+      export const four = k(function named(a) { return a }, opts)
+    `
+    expect(mayHaveKernels(code)).toBe(true)
+    const sites = findKernels(readModule('/m.js', code))
+    expect(sites.map((s) => [s.binding, s.cache, s.signatures, s.dynamic])).toEqual([
+      ['one', true, ['(f64) => f64'], null],
+      ['two', true, [], null],
+      ['four', false, [], 'its options are not an object literal'],
+    ])
+    expect(sites[0].fn.type).toBe('FunctionDeclaration')
+    expect(mayHaveKernels('const kernel = 1')).toBe(false)
+  })
+})
+
+function graph(files: Record<string, string>) {
+  const modules = new Map(Object.entries(files).map(([id, code]) => [id, readModule(id, code)]))
+  const host = {
+    load: async (source: string, importer: string): Promise<ModuleInfo | null> => {
+      const id = new URL(source, `file://${importer}`).pathname
+      return modules.get(id) ?? null
+    },
+  }
+  return { modules, host }
+}
+
+async function depsOf(files: Record<string, string>, entry = '/main.js') {
+  const { modules, host } = graph(files)
+  const info = modules.get(entry)!
+  const [site] = findKernels(info)
+  return collectDependencies(site.fn, info, host)
+}
+
+describe('dependencies and folding', () => {
+  test('named, default and namespace imports, re-export chains, export *, cycles', async () => {
+    const deps = await depsOf({
+      '/main.js': `import { kernel } from 'kiln'
+        import { b } from './chain.js'
+        import d from './def.js'
+        import * as NS from './ns.js'
+        import { LIMIT } from './cyc1.js'
+        export const k = kernel((x) => b(x) + d(x) + NS.f(x) + LIMIT + NS.K, { cache: true })`,
+      '/chain.js': `export * from './chain2.js'`,
+      '/chain2.js': `export { a as b } from './a.js'`,
+      '/a.js': `import { helper } from './helper.js'\nexport function a(x) { return helper(x) * 2 }`,
+      '/helper.js': `export const helper = (x) => x + 1`,
+      '/def.js': `export default function (x) { return x - 1 }`,
+      '/ns.js': `export function f(x) { return x * 3 }\nexport const K = Math.max(1, 2) + 0.5`,
+      '/cyc1.js': `import { BASE } from './cyc2.js'\nexport const LIMIT = BASE * 2`,
+      '/cyc2.js': `import { LIMIT } from './cyc1.js'\nexport const BASE = 21\nexport function useLimit() { return LIMIT }`,
+    })
+    expect(Object.keys(deps.helpers).sort()).toEqual(['NS$f', 'b', 'd', 'helper'])
+    expect(deps.source).toContain('NS$f(x)')
+    expect(deps.source).toContain('NS$K')
+    expect(deps.helpers.b).toContain('helper(x) * 2')
+    expect(deps.constants).toEqual({ LIMIT: 42, NS$K: 2.5 })
+    expect(deps.files.sort()).toEqual(['/a.js', '/chain.js', '/chain2.js', '/cyc1.js', '/cyc2.js', '/def.js', '/helper.js', '/main.js', '/ns.js'])
+  })
+
+  test('folds arithmetic, Math, conditionals and arrays; refuses what is not constant', async () => {
+    const deps = await depsOf({
+      '/main.js': `import { kernel } from 'kiln'
+        const A = [1, 2 ** 3, -0]
+        const B = Math.PI / 2 > 1 ? Math.sqrt(16) : 0
+        const C = (1 << 4) | 3
+        export const k = kernel((x) => A[0] + B + C + x, { cache: true })`,
+    })
+    expect(deps.constants).toEqual({ A: [1, 8, -0], B: 4, C: 19 })
+    for (const [decl, why] of [
+      ['let S = 1; S = 2', 'a `let` that is reassigned'],
+      ['const S = Date.now()', 'its value is a call result'],
+      ["const S = 'x'", 'its value is a string literal'],
+      ['const S = new Float64Array(2)', 'its value is `new Float64Array`'],
+    ] as const) {
+      const error = await depsOf({ '/main.js': `import { kernel } from 'kiln'\n${decl}\nexport const k = kernel((x) => x + S, { cache: true })` }).catch((e) => e)
+      expect(error).toBeInstanceOf(DependencyError)
+      expect((error as DependencyError).problem.code).toBe('KILN_NOT_CONSTANT')
+      expect((error as DependencyError).problem.message).toContain(why)
+    }
+  })
+
+  test('one name for two different things is a conflict', async () => {
+    const error = await depsOf({
+      '/main.js': `import { kernel } from 'kiln'\nimport { h } from './a.js'\nconst s = 1\nexport const k = kernel((x) => h(x) + s, { cache: true })`,
+      '/a.js': `const s = 2\nexport function h(x) { return x * s }`,
+    }).catch((e) => e)
+    expect((error as DependencyError).problem.code).toBe('KILN_DEP_CONFLICT')
+  })
+})
