@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { FileStore } from 'kiln'
+import type { KernelMeta } from '@kiln/compiler'
 import MagicString from 'magic-string'
 import type { Plugin } from 'rollup'
 import { compileAhead } from './aot.js'
@@ -130,7 +131,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
           if (!isBuild) continue
           const ref = this.emitFile({ type: 'asset', name: `${site.binding}.wasm`, source: r.wasm })
           emitted.push({ id: kernelId, signature, ref, key: r.key })
-          refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(r.meta)}, url: ${assetPlaceholder(ref)} }`)
+          refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(runtimeMeta(r.meta))}, url: ${assetPlaceholder(ref)} }`)
         }
         const artifacts = isBuild ? `__kiln_artifacts_${n}` : null
         if (artifacts) preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}]);`)
@@ -146,7 +147,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       return { code: out.toString(), map: out.generateMap({ source: file, includeContent: true }) }
     },
 
-    renderChunk(code, chunk) {
+    renderChunk(code, chunk, outputOptions) {
       // Artifact URLs are relative to the chunk that loads them, so they work in pages under any
       // base, in workers, and under Node (SSR), where the URL is a file URL read from disk.
       if (!code.includes(PLACEHOLDER)) return null
@@ -159,7 +160,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         const rel = [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/')
         out.overwrite(m.index!, m.index! + m[0].length, `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`)
       }
-      return { code: out.toString(), map: out.generateMap({ hires: 'boundary' }) }
+      return { code: out.toString(), map: outputOptions.sourcemap ? out.generateMap({ hires: 'boundary' }) : null }
     },
 
     async buildEnd() {
@@ -175,6 +176,11 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       if (opts.report) console.log(buildReport(rows))
     },
   }
+}
+
+/** What the runtime reads of an artifact's metadata (the rest stays in the manifest and store). */
+function runtimeMeta(meta: KernelMeta): Pick<KernelMeta, 'exportName' | 'result' | 'constBytes' | 'speculative' | 'variant' | 'mathImports'> & { params: { written: boolean }[] } {
+  return { exportName: meta.exportName, result: meta.result, constBytes: meta.constBytes, speculative: meta.speculative, variant: meta.variant, mathImports: [], params: meta.params.map((p) => ({ written: p.written })) }
 }
 
 /** Output of this plugin carries `__kiln` in the options: transforming it again changes nothing. */
