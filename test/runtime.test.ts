@@ -1,7 +1,7 @@
 // The kiln runtime: tiers, lazy and declared signatures, coercion, aliasing, zero-copy memory,
 // growth without detaching user arrays, errors for bad calls, and the in-memory module cache.
 
-import { alloc, cacheStats, free, kernel, kernelMemory, KilnError } from 'kiln'
+import { alloc, free, kernel, kernelMemory, KilnError, stats } from 'kiln'
 import { describe, expect, test, vi } from 'vitest'
 
 function saxpy(a: number, x: Float64Array, y: Float64Array): void {
@@ -308,10 +308,10 @@ describe('module cache', () => {
     const make = () => kernel(function twice(a: Float64Array) { for (let i = 0; i < a.length; i++) a[i] *= 2 }, { signatures: ['(f64[]) => void'] })
     const k1 = make()
     await k1.ready()
-    const compiles = cacheStats.compiles
+    const compiles = stats().compiles
     const k2 = make()
     await k2.ready()
-    expect(cacheStats.compiles).toBe(compiles)
+    expect(stats().compiles).toBe(compiles)
     const a = new Float64Array([1, 2])
     k2(a)
     expect([...a]).toEqual([2, 4])

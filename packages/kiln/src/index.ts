@@ -8,7 +8,7 @@ export { loadArtifacts } from './artifacts.js'
 export type { AotModule, ArtifactRef, PluginData } from './artifacts.js'
 export { alloc, free, reserveMemory, kernelMemory, MAX_PAGES } from './memory.js'
 export type { TypedArray, TypedArrayConstructor } from './memory.js'
-export { cacheStats, stats } from './loader.js'
+export { stats } from './loader.js'
 export type { Diagnostic, DiagnosticCode } from '@kiln/compiler/diagnostics'
 
 // Browsers keep compiled signatures in IndexedDB (opened on first need, by kernels with cache: true).

@@ -99,9 +99,6 @@ export function stats(): Readonly<typeof counters> {
   return { ...counters }
 }
 
-/** @deprecated use stats() */
-export const cacheStats = counters
-
 function debugEnabled(): boolean {
   const env = typeof process !== 'undefined' ? process.env?.KILN_DEBUG_CACHE : undefined
   return (env !== undefined && env !== '' && env !== '0') || (globalThis as { KILN_DEBUG_CACHE?: unknown }).KILN_DEBUG_CACHE === true
