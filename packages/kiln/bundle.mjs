@@ -11,13 +11,13 @@ const here = dirname(fileURLToPath(import.meta.url))
 const dist = join(here, 'dist')
 const compilerDist = join(here, '..', 'compiler', 'dist')
 /** Small dependency-free compiler modules the runtime imports statically are inlined. */
-const inline = new Set(['diagnostics', 'signature', 'version'])
+const inline = new Set(['diagnostics', 'signature', 'version', 'raw'])
 
 const plugin = {
   name: 'kiln-node-bundle',
   resolveId(id) {
     const m = /^@kiln\/compiler\/(\w+)$/.exec(id)
-    if (m && inline.has(m[1])) return join(compilerDist, `${m[1]}.js`)
+    if (m && inline.has(m[1])) return join(compilerDist, `${m[1] === 'raw' ? 'rawKey' : m[1]}.js`)
     if (id.startsWith('node:') || id.startsWith('@kiln/compiler') || id.startsWith('@noble/')) return { id, external: true }
     if (id.endsWith('idbStore.js')) return { id: '../store/idbStore.js', external: true }
     return null

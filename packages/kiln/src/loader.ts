@@ -3,7 +3,7 @@
 // cache logging and statistics, and instantiation against the shared kernel memory.
 
 import type { Assumptions, KernelMeta, KeyInput, KernelKey, SourceText } from '@kiln/compiler'
-import { compilerIdentity } from '@kiln/compiler/version'
+import { rawKeyText } from '@kiln/compiler/raw'
 import type { StoredEntry } from './store/entry.js'
 import { explainMiss } from './store/explain.js'
 import type { KernelStore } from './store/types.js'
@@ -46,11 +46,6 @@ export function configureStore(options: {
   if (options.aliases !== undefined) useAliases = options.aliases
   if (options.store !== undefined) store = options.store
   if (options.storeFactory) storeFactory = options.storeFactory
-}
-
-/** The persistent store in use, if any. */
-export function currentStore(): KernelStore | null {
-  return store ?? null
 }
 
 async function getStore(): Promise<KernelStore | null> {
@@ -124,17 +119,10 @@ function keyInput(req: ModuleRequest): KeyInput {
   return { source: req.source.code, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume }
 }
 
-/**
- * The exact inputs of a key (texts, not ASTs) plus the compiler identity, as one text: the
- * same raw inputs always give the same key, so a warm process finds the key without parsing.
- */
+/** The raw-input text of a request, where the store keeps aliases (see @kiln/compiler/raw). */
 function rawInput(req: ModuleRequest): string | null {
   if (!useAliases) return null
-  const sorted = <T>(o: Record<string, T>): [string, T][] => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return JSON.stringify(
-    [compilerIdentity(), req.source.code, sorted(req.source.helpers), sorted(req.source.constants), req.signature, req.assume ?? null],
-    (_, v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v),
-  )
+  return rawKeyText({ source: req.source.code, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume })
 }
 
 /** Counts and logs a hit; returns `value` (for `return countHit(...)`). */

@@ -3,7 +3,7 @@
 
 import type { CompileResult, KernelMeta, SourceText } from '@kiln/compiler'
 import { kernelKey } from '@kiln/compiler/key'
-import { compilerIdentity } from '@kiln/compiler/version'
+import { rawKeyText } from '@kiln/compiler/raw'
 import type { FileStore } from 'kiln'
 import type { KernelDeps } from './deps.js'
 import type { CompilePool } from './pool.js'
@@ -23,7 +23,7 @@ export type AotResult =
 export async function compileAhead(store: FileStore, pool: CompilePool, input: AotInput): Promise<AotResult> {
   const started = performance.now()
   // The store's alias of the exact inputs names the key without parsing (a warm build).
-  const raw = JSON.stringify([compilerIdentity(), input.deps.source, input.deps.helpers, input.deps.constants, input.signature], (_, v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : v))
+  const raw = rawKeyText({ source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature })
   const aliased = store.aliasGet(raw)
   const found = aliased ? store.getSync(aliased) : { entry: null }
   if (aliased && found.entry) return { ok: true, key: aliased, wasm: found.entry.wasm, meta: found.entry.meta, hit: true, ms: performance.now() - started }
