@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import kiln from '@kiln/vite'
-import { build } from 'vite'
+import { build, parseAst } from 'vite'
 import { describe, expect, test } from 'vitest'
 
 const dir = resolve(import.meta.dirname, 'fixtures/plugin/errors')
@@ -68,9 +68,10 @@ describe('idempotence', () => {
     const ctx = {
       resolve: async (source: string, importer: string) => ({ id: resolve(importer, '..', source), external: false }),
       addWatchFile: () => {}, warn: (w: unknown) => { throw new Error(String(w)) }, error: (e: unknown) => { throw e },
+      parse: (code: string) => parseAst(code),
     }
     ;(plugin.buildStart as (this: unknown) => void).call({ addWatchFile: () => {} })
-    const transform = plugin.transform as (this: unknown, code: string, id: string) => Promise<{ code: string } | null>
+    const transform = (plugin.transform as unknown as { handler: (this: unknown, code: string, id: string) => Promise<{ code: string } | null> }).handler
     const once = await transform.call(ctx, readFileSync(file, 'utf8'), file)
     expect(once).not.toBeNull()
     expect(once!.code).toContain('__kiln:')

@@ -5,7 +5,7 @@
 
 import MagicString from 'magic-string'
 import { foldExpression, type Folded, type FoldResult } from './fold.js'
-import type { EsNode, ModuleInfo } from './moduleInfo.js'
+import { positionOf, type EsNode, type ModuleInfo } from './moduleInfo.js'
 
 export interface ModuleHost {
   /** Resolves `source` from `importer` with the bundler's resolver and reads it; null if unresolvable. */
@@ -26,7 +26,8 @@ export interface KernelDeps {
 export interface DependencyProblem {
   code: 'KILN_NOT_CONSTANT' | 'KILN_UNRESOLVED_IMPORT' | 'KILN_DEP_CONFLICT' | 'KILN_UNKNOWN_NAME'
   message: string
-  id: string
+  /** The module the problem is in; `node` is one of its nodes. */
+  module: ModuleInfo
   node: EsNode
   notes: string[]
 }
@@ -64,7 +65,7 @@ export function freeReferences(fn: EsNode): References {
     if (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression') node.params.forEach(collectPattern)
     if (node.type === 'CatchClause') collectPattern(node.param)
     for (const key in node) {
-      if (key === 'loc') continue
+      if (key === 'start' || key === 'end') continue
       const v = node[key]
       if (Array.isArray(v)) v.forEach(declare)
       else if (v && typeof v.type === 'string') declare(v)
@@ -100,7 +101,7 @@ export function freeReferences(fn: EsNode): References {
       return
     }
     for (const key in node) {
-      if (key === 'loc' || key === 'id' && (node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration')) continue
+      if (key === 'start' || key === 'end' || key === 'id' && (node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration')) continue
       if (key === 'params') continue
       const v = node[key]
       if (Array.isArray(v)) v.forEach(use)
@@ -124,7 +125,7 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
   const load = async (source: string, importer: ModuleInfo, at: EsNode): Promise<ModuleInfo> => {
     const m = await host.load(source, importer.id)
     if (!m) {
-      throw new DependencyError({ code: 'KILN_UNRESOLVED_IMPORT', message: `cannot resolve \`${source}\` from ${importer.id}`, id: importer.id, node: at, notes: ['check the import path; the kernel needs every helper and constant it uses to resolve at build time'] })
+      throw new DependencyError({ code: 'KILN_UNRESOLVED_IMPORT', message: `cannot resolve \`${source}\` from ${importer.id}`, module: importer, node: at, notes: ['check the import path; the kernel needs every helper and constant it uses to resolve at build time'] })
     }
     files.add(m.id)
     return m
@@ -133,7 +134,7 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
   /** What `name` declared or imported in `m` is; `at` is the reference, for errors. */
   const resolveLocal = async (m: ModuleInfo, name: string, at: EsNode, atModule: ModuleInfo, seen: Set<string>): Promise<Resolved> => {
     const tag = `${m.id}\0${name}`
-    if (seen.has(tag)) throw new DependencyError({ code: 'KILN_NOT_CONSTANT', message: `\`${name}\` is defined in terms of itself`, id: atModule.id, node: at, notes: [] })
+    if (seen.has(tag)) throw new DependencyError({ code: 'KILN_NOT_CONSTANT', message: `\`${name}\` is defined in terms of itself`, module: atModule, node: at, notes: [] })
     seen.add(tag)
     const d = m.declarations.get(name)
     if (d?.kind === 'function') return { kind: 'helper', module: m, node: d.node }
@@ -154,14 +155,14 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
       return resolveExport(target, imp.imported, at, atModule, seen)
     }
     throw new DependencyError({
-      code: 'KILN_NOT_CONSTANT', message: `\`${name}\` is not a module constant or helper: it is a global of the environment`, id: atModule.id, node: at,
+      code: 'KILN_NOT_CONSTANT', message: `\`${name}\` is not a module constant or helper: it is a global of the environment`, module: atModule, node: at,
       notes: [`pass \`${name}\` (or what the kernel needs from it) as an argument`],
     })
   }
 
   const resolveExport = async (m: ModuleInfo, name: string, at: EsNode, atModule: ModuleInfo, seen: Set<string>): Promise<Resolved> => {
     const found = await findExport(m, name, at, new Set())
-    if (!found) throw new DependencyError({ code: 'KILN_UNRESOLVED_IMPORT', message: `${m.id} does not export \`${name}\``, id: atModule.id, node: at, notes: [] })
+    if (!found) throw new DependencyError({ code: 'KILN_UNRESOLVED_IMPORT', message: `${m.id} does not export \`${name}\``, module: atModule, node: at, notes: [] })
     if (found.target.kind === 'local') return resolveLocal(found.module, found.target.local, at, atModule, seen)
     const node = found.target.node
     // `export default function (x) {...}` (anonymous declaration) or a function expression.
@@ -179,7 +180,7 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
     if (e?.kind === 'local' || e?.kind === 'expression') return { module: m, target: e }
     if (e?.kind === 'reexport') {
       const target = await load(e.source, m, at)
-      if (e.imported === '*') throw new DependencyError({ code: 'KILN_NOT_CONSTANT', message: `\`${name}\` is a module namespace, not a value`, id: m.id, node: at, notes: ['import the member you need'] })
+      if (e.imported === '*') throw new DependencyError({ code: 'KILN_NOT_CONSTANT', message: `\`${name}\` is a module namespace, not a value`, module: m, node: at, notes: ['import the member you need'] })
       return findExport(target, e.imported, at, new Set())
     }
     for (const source of m.starExports) {
@@ -204,7 +205,7 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
   /** Registers what a flat name stands for; recurses into helpers. */
   const bind = async (flat: string, r: Resolved, at: EsNode, atModule: ModuleInfo): Promise<void> => {
     if (r.kind === 'namespace') {
-      throw new DependencyError({ code: 'KILN_NOT_CONSTANT', message: `\`${flat}\` is a module namespace; kernels can use its members (\`${flat}.name\`), not the namespace itself`, id: atModule.id, node: at, notes: [] })
+      throw new DependencyError({ code: 'KILN_NOT_CONSTANT', message: `\`${flat}\` is a module namespace; kernels can use its members (\`${flat}.name\`), not the namespace itself`, module: atModule, node: at, notes: [] })
     }
     if (r.kind === 'constant') {
       if (flat in constants && !sameValue(constants[flat], r.value)) throw conflict(flat, at, atModule)
@@ -217,7 +218,7 @@ export async function collectDependencies(fn: EsNode, info: ModuleInfo, host: Mo
       return
     }
     helperOrigin.set(flat, origin)
-    helperLocations[flat] = { id: r.module.id, line: r.node.loc.start.line, column: r.node.loc.start.column }
+    helperLocations[flat] = { id: r.module.id, ...positionOf(r.module, r.node.start) }
     helpers[flat] = '' // reserved while its own dependencies resolve (cycles terminate here)
     helpers[flat] = await visitFunction(r.node, r.module)
   }
@@ -251,17 +252,18 @@ function sameValue(a: Folded, b: Folded): boolean {
 }
 
 function notConstant(name: string, reason: string, at: EsNode, atModule: ModuleInfo, declModule: ModuleInfo, declNode: EsNode): DependencyError {
+  const declared = positionOf(declModule, declNode.start)
   return new DependencyError({
     code: 'KILN_NOT_CONSTANT',
     message: `\`${name}\` cannot be folded into the kernel: ${reason}`,
-    id: atModule.id, node: at,
-    notes: [`declared at ${declModule.id}:${declNode.loc.start.line}:${declNode.loc.start.column + 1}`, `pass \`${name}\` as an argument, or make it a \`const\` of numbers, booleans or an array of numbers`],
+    module: atModule, node: at,
+    notes: [`declared at ${declModule.id}:${declared.line}:${declared.column + 1}`, `pass \`${name}\` as an argument, or make it a \`const\` of numbers, booleans or an array of numbers`],
   })
 }
 
 function conflict(flat: string, at: EsNode, atModule: ModuleInfo): DependencyError {
   return new DependencyError({
-    code: 'KILN_DEP_CONFLICT', message: `\`${flat}\` names two different things among this kernel's helpers and constants`, id: atModule.id, node: at,
+    code: 'KILN_DEP_CONFLICT', message: `\`${flat}\` names two different things among this kernel's helpers and constants`, module: atModule, node: at,
     notes: ['rename one of them (kernels and their helpers share one namespace)'],
   })
 }

@@ -18,7 +18,8 @@ export interface KernelSite {
   dynamic: string | null
 }
 
-const prefilter = /\bkernel\b/
+/** Text every module with a kernel call contains (also the bundler's hook filter). */
+export const prefilter = /\bkernel\b/
 
 /** Quick text test before parsing: could this module call `kernel` from `kiln`? */
 export function mayHaveKernels(code: string): boolean {
@@ -50,7 +51,7 @@ export function findKernels(info: ModuleInfo): KernelSite[] {
       if (site) sites.push(site)
     }
     for (const key in node) {
-      if (key === 'loc' || key === 'start' || key === 'end') continue
+      if (key === 'start' || key === 'end') continue
       const v = node[key]
       if (Array.isArray(v)) v.forEach((x) => visit(x, null))
       else if (v && typeof v.type === 'string') visit(v, null)

@@ -3,6 +3,7 @@
 import { codeFrame, diagnosticLocation, formatDiagnostic, type Diagnostic, type SourceText } from '@kiln/compiler/diagnostics'
 import type { RollupError } from 'rollup'
 import type { DependencyProblem } from './deps.js'
+import { positionOf } from './moduleInfo.js'
 
 export function diagnosticError(diagnostics: Diagnostic[], sources: readonly SourceText[]): RollupError {
   const d = diagnostics[0]
@@ -19,17 +20,16 @@ export function diagnosticError(diagnostics: Diagnostic[], sources: readonly Sou
   }
 }
 
-export function dependencyError(p: DependencyProblem, read: (id: string) => string): RollupError {
-  const code = read(p.id)
-  const source: SourceText = { code, file: p.id }
-  const span = { file: p.id, start: p.node.start, end: p.node.end }
-  const line = p.node.loc.start.line
-  const column = p.node.loc.start.column
+export function dependencyError(p: DependencyProblem): RollupError {
+  const file = p.module.id
+  const source: SourceText = { code: p.module.code, file }
+  const span = { file, start: p.node.start, end: p.node.end }
+  const { line, column } = positionOf(p.module, p.node.start)
   return {
-    message: [`${p.id}:${line}:${column + 1}: ${p.code}: ${p.message}`, ...p.notes.map((n) => `  note: ${n}`)].join('\n'),
+    message: [`${file}:${line}:${column + 1}: ${p.code}: ${p.message}`, ...p.notes.map((n) => `  note: ${n}`)].join('\n'),
     pluginCode: p.code,
-    id: p.id,
-    loc: { file: p.id, line, column },
+    id: file,
+    loc: { file, line, column },
     frame: codeFrame(source, span),
   }
 }

@@ -12,10 +12,10 @@ import type { Plugin } from 'rollup'
 import { compileAhead } from './aot.js'
 import { CompilePool } from './pool.js'
 import { collectDependencies, DependencyError, type ModuleHost } from './deps.js'
-import { findKernels, mayHaveKernels, type KernelSite } from './discover.js'
+import { findKernels, mayHaveKernels, prefilter, type KernelSite } from './discover.js'
 import { buildReport, type ReportRow } from './report.js'
 import { dependencyError, diagnosticError } from './errors.js'
-import { readModule, type EsNode, type ModuleInfo } from './moduleInfo.js'
+import { positionOf, readModule, type EsNode, type ModuleInfo, type Parse } from './moduleInfo.js'
 import { resolveOptions, type KilnPluginOptions } from './options.js'
 import { readSignaturesFile, type SignaturesFile } from './signaturesFile.js'
 import { constantsLiteral, injectPluginData } from './rewrite.js'
@@ -32,11 +32,13 @@ interface Emitted { id: string; signature: string; ref: string; key: string }
 export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   enforce: 'post'
   config(config: unknown, env: { isSsrBuild?: boolean }): object
-  configResolved(config: { root: string; command: string; cacheDir: string }): void
+  configResolved(config: { root: string; command: string; cacheDir: string; build?: { sourcemap?: unknown } }): void
 } {
   const opts = resolveOptions(options)
   let root = process.cwd()
   let isBuild = true
+  /** Whether transforms must return source maps: always under Rollup (its output options come later). */
+  let wantMaps = true
   let viteCacheDir: string | undefined
   let store: FileStore
   let pool: CompilePool | null = null
@@ -64,6 +66,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
     configResolved(config) {
       root = config.root
       isBuild = config.command === 'build'
+      wantMaps = !isBuild || Boolean(config.build?.sourcemap)
       viteCacheDir = config.cacheDir
     },
 
@@ -78,90 +81,107 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       resolutions = new Map()
     },
 
-    async transform(code, id) {
-      const file = id.split('?')[0]
-      if (id.startsWith('\0') || file.includes('/node_modules/') || !scriptFile.test(file) || !mayHaveKernels(code)) return null
-      let info: ModuleInfo
-      try {
-        info = readModule(file, code)
-      } catch {
-        return null // not ours to report: the bundler's own parse will
-      }
-      const sites = findKernels(info).filter((s) => !isRewritten(s))
-      if (sites.length === 0) return null
-
-      const host: ModuleHost = {
-        load: async (source, importer) => {
-          const at = `${source}\0${importer.slice(0, importer.lastIndexOf('/'))}`
-          let resolved = resolutions.get(at)
-          if (!resolved) {
-            resolutions.set(at, (resolved = this.resolve(source, importer, { skipSelf: true }).then((r) => (r && !r.external ? r.id.split('?')[0] : null))))
-          }
-          const path = await resolved
-          if (!path) return null
-          let m = modules.get(path)
-          if (!m) modules.set(path, (m = readAsJs(path).then((code) => readModule(path, code))))
-          return m
-        },
-      }
-      const out = new MagicString(code)
-      const preamble: string[] = []
-      for (const [n, site] of sites.entries()) {
-        if (site.dynamic) {
-          this.warn({ message: `kernel \`${site.binding}\` is left to run time: ${site.dynamic}`, id: file, loc: { file, line: site.call.loc.start.line, column: site.call.loc.start.column } })
-          continue
-        }
-        if (!site.cache) continue
-        const kernelId = `${relative(root, file).split('\\').join('/')}#${site.binding}`
-        let deps
+    transform: {
+      // The bundler skips the hook, and passing the code to JS, for modules that cannot have
+      // kernels (Rolldown and Rollup ≥ 4.38 read the filter; the handler checks again for others).
+      filter: { id: { include: scriptFile, exclude: [/^\0/, /\/node_modules\//] }, code: prefilter },
+      async handler(code, id) {
+        const file = id.split('?')[0]
+        if (id.startsWith('\0') || file.includes('/node_modules/') || !scriptFile.test(file) || !mayHaveKernels(code)) return null
+        // The bundler's own parser (native in Rolldown and Rollup) is several times faster than acorn.
+        const parse: Parse = (text) => this.parse(text)
+        let info: ModuleInfo
         try {
-          deps = await collectDependencies(site.fn, info, host)
-        } catch (e) {
-          if (e instanceof DependencyError) this.error(dependencyError(e.problem, (mid) => (mid === file ? code : readFileSync(mid, 'utf8'))))
-          throw e
+          info = readModule(file, code, parse)
+        } catch {
+          return null // not ours to report: the bundler's own parse will
         }
-        for (const f of deps.files) if (f !== file) this.addWatchFile(f)
-        const fnNode: EsNode = site.fn
-        const sigs = [...new Set([...site.signatures, ...(signatures.kernels[kernelId] ?? [])])]
-        const refs: string[] = []
-        for (const signature of sigs) {
-          const r = await compileAhead(store, (pool ??= new CompilePool()), { id: kernelId, source: { code: deps.source, file, line: fnNode.loc.start.line, column: fnNode.loc.start.column }, deps, signature })
-          if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
-          rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
-          if (!isBuild) continue
-          const ref = this.emitFile({ type: 'asset', name: `${site.binding}.wasm`, source: r.wasm })
-          emitted.push({ id: kernelId, signature, ref, key: r.key })
-          refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(runtimeMeta(r.meta))}, url: ${assetPlaceholder(ref)} }`)
+        const sites = findKernels(info).filter((s) => !isRewritten(s))
+        if (sites.length === 0) return null
+
+        const host: ModuleHost = {
+          load: async (source, importer) => {
+            const at = `${source}\0${importer.slice(0, importer.lastIndexOf('/'))}`
+            let resolved = resolutions.get(at)
+            if (!resolved) {
+              resolutions.set(at, (resolved = this.resolve(source, importer, { skipSelf: true }).then((r) => (r && !r.external ? r.id.split('?')[0] : null))))
+            }
+            const path = await resolved
+            if (!path) return null
+            let m = modules.get(path)
+            if (!m) modules.set(path, (m = readAsJs(path).then((text) => readModule(path, text, parse))))
+            return m
+          },
         }
-        const artifacts = isBuild ? `__kiln_artifacts_${n}` : null
-        if (artifacts) preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}]);`)
-        const data = `{ id: ${JSON.stringify(kernelId)}, source: ${JSON.stringify(deps.source)}, helpers: ${JSON.stringify(deps.helpers)}, constants: ${constantsLiteral(deps.constants)}, strict: ${opts.strict}${artifacts ? `, artifacts: ${artifacts}` : ''} }`
-        injectPluginData(out, site, data)
-      }
-      if (preamble.length > 0) {
-        const lastImport = info.ast.body.filter((n: EsNode) => n.type === 'ImportDeclaration').at(-1)
-        const at = lastImport ? lastImport.end : 0
-        out.appendRight(at, `\nimport { loadArtifacts as __kilnLoadArtifacts } from 'kiln';\n${preamble.join('\n')}\n`)
-      }
-      if (!out.hasChanged()) return null
-      return { code: out.toString(), map: out.generateMap({ source: file, includeContent: true }) }
+        const out = new MagicString(code)
+        const preamble: string[] = []
+        /** Files this module's kernels read, watched once each (a change re-transforms this module). */
+        const watched = new Set<string>([file])
+        for (const [n, site] of sites.entries()) {
+          if (site.dynamic) {
+            this.warn({ message: `kernel \`${site.binding}\` is left to run time: ${site.dynamic}`, id: file, loc: { file, ...positionOf(info, site.call.start) } })
+            continue
+          }
+          if (!site.cache) continue
+          const kernelId = `${relative(root, file).split('\\').join('/')}#${site.binding}`
+          let deps
+          try {
+            deps = await collectDependencies(site.fn, info, host)
+          } catch (e) {
+            if (e instanceof DependencyError) this.error(dependencyError(e.problem))
+            throw e
+          }
+          for (const f of deps.files) {
+            if (watched.has(f)) continue
+            watched.add(f)
+            this.addWatchFile(f)
+          }
+          const fnNode: EsNode = site.fn
+          const sigs = [...new Set([...site.signatures, ...(signatures.kernels[kernelId] ?? [])])]
+          const refs: string[] = []
+          for (const signature of sigs) {
+            const r = await compileAhead(store, (pool ??= new CompilePool()), { id: kernelId, source: { code: deps.source, file, ...positionOf(info, fnNode.start) }, deps, signature })
+            if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
+            rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
+            if (!isBuild) continue
+            const ref = this.emitFile({ type: 'asset', name: `${site.binding}.wasm`, source: r.wasm })
+            emitted.push({ id: kernelId, signature, ref, key: r.key })
+            refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(runtimeMeta(r.meta))}, url: ${assetPlaceholder(ref)} }`)
+          }
+          const artifacts = isBuild ? `__kiln_artifacts_${n}` : null
+          if (artifacts) preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}]);`)
+          const data = `{ id: ${JSON.stringify(kernelId)}, source: ${JSON.stringify(deps.source)}, helpers: ${JSON.stringify(deps.helpers)}, constants: ${constantsLiteral(deps.constants)}, strict: ${opts.strict}${artifacts ? `, artifacts: ${artifacts}` : ''} }`
+          injectPluginData(out, site, data)
+        }
+        if (preamble.length > 0) {
+          const lastImport = info.ast.body.filter((n: EsNode) => n.type === 'ImportDeclaration').at(-1)
+          const at = lastImport ? lastImport.end : 0
+          out.appendRight(at, `\nimport { loadArtifacts as __kilnLoadArtifacts } from 'kiln';\n${preamble.join('\n')}\n`)
+        }
+        if (!out.hasChanged()) return null
+        return { code: out.toString(), map: wantMaps ? out.generateMap({ source: file, includeContent: true }) : null }
+      },
     },
 
-    renderChunk(code, chunk, outputOptions) {
-      // Artifact URLs are relative to the chunk that loads them, so they work in pages under any
-      // base, in workers, and under Node (SSR), where the URL is a file URL read from disk.
-      if (!code.includes(PLACEHOLDER)) return null
-      const out = new MagicString(code)
-      const from = chunk.fileName.split('/').slice(0, -1)
-      for (const m of code.matchAll(/(["'`])__KILN_ASSET__:([^"'`]+)\1/g)) {
-        const to = this.getFileName(m[2]).split('/')
-        let common = 0
-        while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++
-        const rel = [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/')
-        out.overwrite(m.index!, m.index! + m[0].length, `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`)
-      }
-      return { code: out.toString(), map: outputOptions.sourcemap ? out.generateMap({ hires: 'boundary' }) : null }
-    },
+    // Rolldown reads the code filter (Rollup's types lack it; Rollup calls the handler always).
+    renderChunk: {
+      filter: { code: PLACEHOLDER },
+      handler(code, chunk, outputOptions) {
+        // Artifact URLs are relative to the chunk that loads them, so they work in pages under any
+        // base, in workers, and under Node (SSR), where the URL is a file URL read from disk.
+        if (!code.includes(PLACEHOLDER)) return null
+        const out = new MagicString(code)
+        const from = chunk.fileName.split('/').slice(0, -1)
+        for (const m of code.matchAll(/(["'`])__KILN_ASSET__:([^"'`]+)\1/g)) {
+          const to = this.getFileName(m[2]).split('/')
+          let common = 0
+          while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++
+          const rel = [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/')
+          out.overwrite(m.index!, m.index! + m[0].length, `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`)
+        }
+        return { code: out.toString(), map: outputOptions.sourcemap ? out.generateMap({ hires: 'boundary' }) : null }
+      },
+    } as Plugin['renderChunk'],
 
     async buildEnd() {
       await pool?.close()

@@ -1,7 +1,8 @@
 // One module's source → what the plugin needs to know about its top level: imports, exports
 // (local, re-exported, `export *`), function declarations and variable declarations. Pure.
+// Any ESTree parser will do: in a build the bundler's own (`this.parse`, native), else acorn.
 
-import { parse } from 'acorn'
+import { parse as acornParse } from 'acorn'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type EsNode = any
@@ -33,11 +34,18 @@ export interface ModuleInfo {
   exports: Map<string, ExportTarget>
   /** Sources of `export * from` statements, in order. */
   starExports: string[]
+  /** Offsets where lines start, built on first use by `positionOf`. */
+  lineStarts?: number[]
 }
 
+/** An ESTree parser with `start`/`end` offsets on every node (locations are not needed). */
+export type Parse = (code: string) => EsNode
+
+const parseWithAcorn: Parse = (code) => acornParse(code, { ecmaVersion: 'latest', sourceType: 'module' })
+
 /** Parses a module (JS; TypeScript must be stripped first) and indexes its top level. */
-export function readModule(id: string, code: string): ModuleInfo {
-  const ast: EsNode = parse(code, { ecmaVersion: 'latest', sourceType: 'module', locations: true })
+export function readModule(id: string, code: string, parse: Parse = parseWithAcorn): ModuleInfo {
+  const ast: EsNode = parse(code)
   const info: ModuleInfo = { id, code, ast, imports: new Map(), declarations: new Map(), exports: new Map(), starExports: [] }
   const declare = (node: EsNode, exported: boolean): void => {
     if (node.type === 'FunctionDeclaration' && node.id) {
@@ -105,7 +113,7 @@ function markReassigned(info: ModuleInfo): void {
       }
     }
     for (const key in node) {
-      if (key === 'loc' || key === 'start' || key === 'end') continue
+      if (key === 'start' || key === 'end') continue
       const v = node[key]
       if (Array.isArray(v)) v.forEach(visit)
       else if (v && typeof v.type === 'string') visit(v)
@@ -114,7 +122,21 @@ function markReassigned(info: ModuleInfo): void {
   visit(info.ast)
 }
 
-/** Line (1-based) and column (0-based) of an offset, from acorn's locations. */
-export function locOf(node: EsNode): { line: number; column: number } {
-  return { line: node.loc.start.line, column: node.loc.start.column }
+/** Line (1-based) and column (0-based) of an offset in a module's code. */
+export function positionOf(info: ModuleInfo, offset: number): { line: number; column: number } {
+  const starts = (info.lineStarts ??= lineStarts(info.code))
+  let lo = 0
+  let hi = starts.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if (starts[mid] <= offset) lo = mid
+    else hi = mid - 1
+  }
+  return { line: lo + 1, column: offset - starts[lo] }
+}
+
+function lineStarts(code: string): number[] {
+  const starts = [0]
+  for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) starts.push(i + 1)
+  return starts
 }
