@@ -54,8 +54,24 @@ function expectAllCompiledAndCorrect(results: Results): void {
   }
 }
 
-const wasmFiles = (dir: string): Map<string, Buffer> =>
-  new Map(readdirSync(join(dir, 'assets')).filter((f) => f.endsWith('.wasm')).map((f) => [f, readFileSync(join(dir, 'assets', f))]))
+/** The artifact assets of an output (packs, or `.wasm` files), by name. */
+const artifactFiles = (dir: string): Map<string, Buffer> =>
+  new Map(readdirSync(join(dir, 'assets')).filter((f) => f.endsWith('.kiln') || f.endsWith('.wasm')).map((f) => [f, readFileSync(join(dir, 'assets', f))]))
+
+interface ManifestEntry { file: string; offset: number; length: number; key: string }
+
+/** Every manifest entry names a valid wasm module in the output; returns the entries. */
+function manifestEntries(dir: string): [string, ManifestEntry][] {
+  const manifest = JSON.parse(readFileSync(join(dir, 'kiln-manifest.json'), 'utf8')) as { kernels: Record<string, Record<string, ManifestEntry>> }
+  const entries = Object.entries(manifest.kernels).flatMap(([id, sigs]) => Object.entries(sigs).map(([sig, e]) => [`${id} ${sig}`, e] as [string, ManifestEntry]))
+  for (const [name, e] of entries) {
+    const bytes = readFileSync(join(dir, e.file)).subarray(e.offset, e.offset + e.length)
+    expect(bytes.length, name).toBe(e.length)
+    expect(WebAssembly.validate(bytes), name).toBe(true)
+    expect(e.key, name).toMatch(/^[0-9a-f]{64}$/)
+  }
+  return entries
+}
 
 describe('vite build (SSR), run in Node', () => {
   test('every kernel is precompiled and equals plain JS; edits in other files are never stale', async () => {
@@ -66,7 +82,11 @@ describe('vite build (SSR), run in Node', () => {
     expectAllCompiledAndCorrect(base)
     const manifest = JSON.parse(readFileSync(join(a.dir, 'dist-ssr/kiln-manifest.json'), 'utf8'))
     expect(Object.keys(manifest.kernels).sort()).toEqual(['src/filters.js#brighten', 'src/filters.js#viaChain', 'src/filters.js#viaCycle', 'src/filters.js#viaNamespace', 'src/other/filters.js#brighten'])
-    expect(manifest.kernels['src/filters.js#brighten']['(u8c[], f64) => void'].file).toMatch(/^assets\/brighten-[\w-]+\.wasm$/)
+    // One pack for the chunk: every artifact is a byte range of it, and a valid module.
+    const entries = manifestEntries(join(a.dir, 'dist-ssr'))
+    expect(new Set(entries.map(([, e]) => e.file)).size).toBe(1)
+    expect(entries[0][1].file).toMatch(/^assets\/kernels-[\w-]+\.kiln$/)
+    expect(new Set(entries.map(([, e]) => e.offset)).size).toBe(entries.length)
     // Two kernels named `brighten` in two modules: both work, with their own results.
     expect(base.brighten.got).not.toEqual(base.otherBrighten.got)
 
@@ -100,11 +120,12 @@ describe('vite build (SSR), run in Node', () => {
   test('an unrelated function in a helper file changes: same artifacts, byte for byte, no recompile', async () => {
     const a = app()
     await buildSsr(a.dir)
-    const before = wasmFiles(join(a.dir, 'dist-ssr'))
+    const before = artifactFiles(join(a.dir, 'dist-ssr'))
+    expect(before.size).toBe(1)
     a.edit('src/math.js', 'return a * 2', 'return a * 2 + 1')
     const report = await buildSsr(a.dir)
     expect(report).toMatch(/5 kernel signature\(s\): 0 compiled, 5 from the cache/)
-    expect(wasmFiles(join(a.dir, 'dist-ssr'))).toEqual(before)
+    expect(artifactFiles(join(a.dir, 'dist-ssr'))).toEqual(before)
   })
 })
 
@@ -115,7 +136,7 @@ describe('rollup build', () => {
       const bundle = await rollup({
         input: join(dir, 'src/main.js'),
         // `kiln` stays external: the bundle imports it from the app's dependencies.
-        plugins: [kiln({ cacheDir: join(dir, '.kiln-cache') }), { name: 'external-kiln', resolveId: (id) => (id === 'kiln' ? { id, external: true } : null) }],
+        plugins: [kiln({ cacheDir: join(dir, '.kiln-cache'), artifacts: 'kernel' }), { name: 'external-kiln', resolveId: (id) => (id === 'kiln' ? { id, external: true } : null) }],
       })
       await bundle.write({ dir: join(dir, 'dist-rollup'), format: 'es' })
       await bundle.close()
@@ -124,11 +145,19 @@ describe('rollup build', () => {
     }
   }
 
-  test('the same plugin object works in rollup.config', async () => {
+  test('the same plugin object works in rollup.config (one .wasm per artifact)', async () => {
     const a = app()
     await rollupBuild(a.dir)
     const results = runNode(join(a.dir, 'dist-rollup', 'main.js'))
     expectAllCompiledAndCorrect(results)
+    // `artifacts: 'kernel'`: each artifact is its own content-hashed .wasm, named after its kernel.
+    const entries = manifestEntries(join(a.dir, 'dist-rollup'))
+    expect(entries.length).toBe(5)
+    for (const [name, e] of entries) {
+      expect(e.file, name).toMatch(new RegExp(`^assets/${name.split('#')[1].split(' ')[0]}-[\\w-]+\\.wasm$`))
+      expect(e.offset, name).toBe(0)
+      expect(statSync(join(a.dir, 'dist-rollup', e.file)).size, name).toBe(e.length)
+    }
     // Edit a constant in another module and rebuild: the new value, precompiled.
     a.edit('src/config.js', 'GAIN = 1.5', 'GAIN = 0.5')
     await rollupBuild(a.dir)
@@ -166,7 +195,10 @@ describe('vite build (client), run in Chromium through vite preview', () => {
       const worker = (await page.evaluate(() => (window as unknown as { __workerResult: Result }).__workerResult)) as Result
       expect(worker.tier).toBe('aot')
       expect(worker.got).toEqual(worker.expected)
-      expect(requests.filter((u) => u.endsWith('.wasm')).length).toBeGreaterThanOrEqual(5)
+      // The page and the worker each read their chunk's pack, once.
+      const packs = requests.filter((u) => u.endsWith('.kiln'))
+      expect(packs.length).toBeGreaterThanOrEqual(2)
+      expect(new Set(packs).size).toBe(packs.length)
       // What the page loaded holds neither the compiler nor binaryen.
       expect(requests.filter((u) => compilerChunks.some((c) => u.endsWith(c)))).toEqual([])
       expect(requests.filter((u) => /\/key-[\w-]+\.js$/.test(u))).toEqual([])

@@ -8,8 +8,11 @@ export interface ArtifactRef {
   signature: string
   key: string
   meta: KernelMeta
-  /** URL of the `.wasm` asset (relative URLs resolve against the importing chunk). */
+  /** URL of the asset holding the module (the plugin writes it relative to the loading chunk). */
   url: string
+  /** The module's bytes in that asset (a pack holds the artifacts of a chunk). */
+  offset: number
+  length: number
 }
 
 export interface AotModule {
@@ -17,6 +20,18 @@ export interface AotModule {
   key: string
   meta: KernelMeta
   module: WebAssembly.Module
+}
+
+/** Each asset is read once, however many kernels (and modules) load from it. */
+const assets = new Map<string, Promise<ArrayBuffer>>()
+
+function readAsset(url: string): Promise<ArrayBuffer> {
+  let bytes = assets.get(url)
+  if (!bytes) {
+    assets.set(url, (bytes = readBytes(url)))
+    bytes.catch(() => assets.delete(url))
+  }
+  return bytes
 }
 
 async function readBytes(url: string): Promise<ArrayBuffer> {
@@ -33,7 +48,11 @@ async function readBytes(url: string): Promise<ArrayBuffer> {
 
 /** Loads and compiles a kernel's artifacts (in parallel). Used by code the plugin generates. */
 export async function loadArtifacts(refs: ArtifactRef[]): Promise<AotModule[]> {
-  return Promise.all(refs.map(async (r) => ({ signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(await readBytes(r.url)) })))
+  return Promise.all(refs.map(async (r) => {
+    const asset = await readAsset(r.url)
+    if (r.offset + r.length > asset.byteLength) throw new Error(`[kiln] kernel artifact ${r.url} is truncated (${asset.byteLength} bytes, needs ${r.offset + r.length}); rebuild and redeploy the app`)
+    return { signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(new Uint8Array(asset, r.offset, r.length)) }
+  }))
 }
 
 /** What the plugin passes to kernel() in place of what the runtime would otherwise work out. */

@@ -14,6 +14,7 @@ import { CompilePool } from './pool.js'
 import { collectDependencies, DependencyError, type ModuleHost } from './deps.js'
 import { findKernels, mayHaveKernels, prefilter, type KernelSite } from './discover.js'
 import { buildReport, type ReportRow } from './report.js'
+import { artifactPlaceholder, PLACEHOLDER, placeArtifacts, type Artifact, type Placed } from './emit.js'
 import { dependencyError, diagnosticError } from './errors.js'
 import { positionOf, readModule, type EsNode, type ModuleInfo, type Parse } from './moduleInfo.js'
 import { resolveOptions, type KilnPluginOptions } from './options.js'
@@ -23,11 +24,6 @@ import { constantsLiteral, injectPluginData } from './rewrite.js'
 export type { KilnPluginOptions } from './options.js'
 
 const scriptFile = /\.[cm]?[jt]sx?$/
-/** A string literal standing for an artifact's URL until the chunk is rendered. */
-const PLACEHOLDER = '__KILN_ASSET__:'
-const assetPlaceholder = (ref: string): string => JSON.stringify(`${PLACEHOLDER}${ref}`)
-
-interface Emitted { id: string; signature: string; ref: string; key: string }
 
 export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   enforce: 'post'
@@ -48,7 +44,10 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   let modules = new Map<string, Promise<ModuleInfo>>()
   /** Import resolutions during this build, by specifier and importing directory. */
   let resolutions = new Map<string, Promise<string | null>>()
-  let emitted: Emitted[] = []
+  /** Artifacts by key, kept across rebuilds: a watch rebuild renders modules it did not transform again. */
+  const compiled = new Map<string, Artifact>()
+  /** Where this output's artifacts went, for the manifest. */
+  let placed: Placed[] = []
 
   return {
     name: 'kiln',
@@ -76,7 +75,6 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       signatures = readSignaturesFile(file)
       this.addWatchFile(file)
       rows = []
-      emitted = []
       modules = new Map()
       resolutions = new Map()
     },
@@ -144,9 +142,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
             if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
             rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
             if (!isBuild) continue
-            const ref = this.emitFile({ type: 'asset', name: `${site.binding}.wasm`, source: r.wasm })
-            emitted.push({ id: kernelId, signature, ref, key: r.key })
-            refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(runtimeMeta(r.meta))}, url: ${assetPlaceholder(ref)} }`)
+            compiled.set(r.key, { key: r.key, id: kernelId, signature, binding: site.binding, wasm: r.wasm })
+            refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(runtimeMeta(r.meta))}, url: ${artifactPlaceholder(r.key)} }`)
           }
           const artifacts = isBuild ? `__kiln_artifacts_${n}` : null
           if (artifacts) preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}]);`)
@@ -163,23 +160,21 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       },
     },
 
+    renderStart() {
+      placed = []
+    },
+
     // Rolldown reads the code filter (Rollup's types lack it; Rollup calls the handler always).
     renderChunk: {
       filter: { code: PLACEHOLDER },
       handler(code, chunk, outputOptions) {
-        // Artifact URLs are relative to the chunk that loads them, so they work in pages under any
-        // base, in workers, and under Node (SSR), where the URL is a file URL read from disk.
-        if (!code.includes(PLACEHOLDER)) return null
-        const out = new MagicString(code)
-        const from = chunk.fileName.split('/').slice(0, -1)
-        for (const m of code.matchAll(/(["'`])__KILN_ASSET__:([^"'`]+)\1/g)) {
-          const to = this.getFileName(m[2]).split('/')
-          let common = 0
-          while (common < from.length && common < to.length - 1 && from[common] === to[common]) common++
-          const rel = [...from.slice(common).map(() => '..'), ...to.slice(common)].join('/')
-          out.overwrite(m.index!, m.index! + m[0].length, `new URL(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)}, import.meta.url).href`)
-        }
-        return { code: out.toString(), map: outputOptions.sourcemap ? out.generateMap({ hires: 'boundary' }) : null }
+        const r = placeArtifacts(code, chunk.fileName, opts.artifacts, {
+          artifact: (key) => compiled.get(key) ?? storedArtifact(store, key),
+          emit: (name, source) => this.getFileName(this.emitFile({ type: 'asset', name, source })),
+        })
+        if (!r) return null
+        placed.push(...r.placed)
+        return { code: r.out.toString(), map: outputOptions.sourcemap ? r.out.generateMap({ hires: 'boundary' }) : null }
       },
     } as Plugin['renderChunk'],
 
@@ -189,13 +184,19 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
     },
 
     generateBundle() {
-      if (emitted.length === 0) return
-      const manifest: Record<string, Record<string, { file: string; key: string }>> = {}
-      for (const e of emitted) (manifest[e.id] ??= {})[e.signature] = { file: this.getFileName(e.ref), key: e.key }
+      if (placed.length === 0) return
+      const manifest: Record<string, Record<string, Omit<Placed, 'id' | 'signature'>>> = {}
+      for (const { id, signature, ...where } of placed) (manifest[id] ??= {})[signature] = where
       this.emitFile({ type: 'asset', fileName: 'kiln-manifest.json', source: JSON.stringify({ version: 1, kernels: manifest }, null, 2) })
       if (opts.report) console.log(buildReport(rows))
     },
   }
+}
+
+/** An artifact a cached transform named, from the store (Rollup's `cache` across processes). */
+function storedArtifact(store: FileStore, key: string): Artifact | null {
+  const { entry } = store.getSync(key)
+  return entry ? { key, id: entry.id, signature: entry.recipe?.signature ?? '', binding: entry.id.split('#').pop() ?? 'kernel', wasm: entry.wasm } : null
 }
 
 /** What the runtime reads of an artifact's metadata (the rest stays in the manifest and store). */

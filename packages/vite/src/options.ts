@@ -11,6 +11,13 @@ export interface KilnPluginOptions {
   strict?: boolean
   /** Print the build report (kernels, signatures, bytes, compile time, cache hits). @default true */
   report?: boolean
+  /**
+   * How artifacts are emitted: `chunk` packs the artifacts a chunk loads into one content-hashed
+   * asset (`assets/kernels-<hash>.kiln`; one request per chunk), `kernel` emits one content-hashed
+   * `.wasm` per kernel and signature. The manifest gives each artifact's file and byte range.
+   * @default 'chunk'
+   */
+  artifacts?: 'chunk' | 'kernel'
   /** Where compiled modules are cached between builds. @default `<Vite cacheDir>/kiln`, else node_modules/.cache/kiln */
   cacheDir?: string
 }
@@ -20,8 +27,9 @@ export interface ResolvedOptions {
   strict: boolean
   report: boolean
   cacheDir: string | undefined
+  artifacts: 'chunk' | 'kernel'
 }
 
 export function resolveOptions(o: KilnPluginOptions = {}): ResolvedOptions {
-  return { signaturesFile: o.signaturesFile ?? 'kiln.signatures.json', strict: o.strict ?? false, report: o.report ?? true, cacheDir: o.cacheDir }
+  return { signaturesFile: o.signaturesFile ?? 'kiln.signatures.json', strict: o.strict ?? false, report: o.report ?? true, cacheDir: o.cacheDir, artifacts: o.artifacts ?? 'chunk' }
 }
