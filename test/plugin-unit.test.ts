@@ -5,6 +5,8 @@ import { describe, expect, test } from 'vitest'
 import { collectDependencies, DependencyError } from '../packages/vite/src/deps.js'
 import { findKernels, mayHaveKernels } from '../packages/vite/src/discover.js'
 import { readModule, type ModuleInfo } from '../packages/vite/src/moduleInfo.js'
+// The pool from the build output: its workers load the compiled worker module beside it.
+import { CompilePool } from '../packages/vite/dist/pool.js'
 
 describe('discovery', () => {
   test('finds kernel calls through aliases and namespaces, and only kiln\'s', () => {
@@ -102,5 +104,43 @@ describe('dependencies and folding', () => {
       '/a.js': `const s = 2\nexport function h(x) { return x * s }`,
     }).catch((e) => e)
     expect((error as DependencyError).problem.code).toBe('KILN_DEP_CONFLICT')
+  })
+})
+
+describe('compile pool', () => {
+  const input = (k: number) => ({
+    source: `function scale(a) { for (let i = 0; i < a.length; i++) a[i] = a[i] * ${k} + 1 }`,
+    name: `scale${k}`, deps: {}, constants: {}, signature: '(f64[]) => void',
+  })
+
+  test('worker threads compile exactly what the main thread compiles', async () => {
+    const here = new CompilePool(0)
+    const workers = new CompilePool(2)
+    try {
+      const jobs = [1, 2, 3, 4, 5].map(input)
+      const [a, b] = await Promise.all([Promise.all(jobs.map((j) => here.compile(j))), Promise.all(jobs.map((j) => workers.compile(j)))])
+      for (const [i, r] of b.entries()) {
+        expect(r.result.ok).toBe(true)
+        expect(r.ms).toBeGreaterThan(0)
+        expect(Buffer.from((r.result as { wasm: Uint8Array }).wasm)).toEqual(Buffer.from((a[i].result as { wasm: Uint8Array }).wasm))
+      }
+    } finally {
+      await Promise.all([here.close(), workers.close()])
+    }
+  })
+
+  test('a worker that dies hands its job to the main thread', async () => {
+    const pool = new CompilePool(1)
+    try {
+      const pending = pool.compile(input(7))
+      // The only worker is gone before it answers: the job still completes.
+      await (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker.terminate()
+      const r = await pending
+      expect(r.result.ok).toBe(true)
+      const again = await pool.compile(input(8))
+      expect(again.result.ok).toBe(true)
+    } finally {
+      await pool.close()
+    }
   })
 })

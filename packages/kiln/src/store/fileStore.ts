@@ -3,7 +3,7 @@
 // size cap with least-recently-used eviction (last use = mtime, touched on every hit), and a
 // small per-kernel index of the last key parts, for explaining misses.
 
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { KeyParts } from '@kiln/compiler'
 import { checksumText } from './checksum.js'
@@ -119,23 +119,36 @@ export class FileStore implements KernelStore {
     return this.putSync(entry)
   }
 
-  /** Writes to a temp file unique to this process and write, then renames it over the target. */
+  /**
+   * Writes to a temp file unique to this process and write, then renames it over the target:
+   * readers see the old file or the whole new one. No fsync: a file a crash leaves torn fails its
+   * checksum and is a miss, so durability would only cost time (a third of a cold build's writes).
+   */
   private writeAtomic(path: string, bytes: Uint8Array): void {
-    const tmpDir = join(this.dir, 'tmp')
-    mkdirSync(tmpDir, { recursive: true })
-    mkdirSync(dirname(path), { recursive: true })
-    const tmp = join(tmpDir, `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`)
-    const fd = openSync(tmp, 'wx')
+    const tmp = join(this.dir, 'tmp', `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`)
+    let fd: number
+    try {
+      fd = openSync(tmp, 'wx')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      // First write, or the directory was deleted under us (`kiln cache clear`): make it again.
+      mkdirSync(join(this.dir, 'tmp'), { recursive: true })
+      fd = openSync(tmp, 'wx')
+    }
     try {
       let written = 0
       while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written)
-      fsyncSync(fd)
     } finally {
       closeSync(fd)
     }
     try {
       renameSync(tmp, path)
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(tmp)) {
+        mkdirSync(dirname(path), { recursive: true })
+        renameSync(tmp, path)
+        return
+      }
       rmSync(tmp, { force: true })
       throw error
     }
