@@ -36,8 +36,11 @@ function readAsset(url: string): Promise<ArrayBuffer> {
 
 async function readBytes(url: string): Promise<ArrayBuffer> {
   if (url.startsWith('file:')) {
-    const { readFile } = await import('node:fs/promises')
-    const { fileURLToPath } = await import('node:url')
+    // Through getBuiltinModule, not import(): client bundles then hold no `node:` import to warn of.
+    const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule
+    if (!builtin) throw new Error(`[kiln] cannot read kernel artifact ${url}: file URLs need Node ≥ 20.16`)
+    const { readFile } = builtin('node:fs/promises') as typeof import('node:fs/promises')
+    const { fileURLToPath } = builtin('node:url') as typeof import('node:url')
     const b = await readFile(fileURLToPath(url))
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   }

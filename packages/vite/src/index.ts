@@ -24,17 +24,23 @@ import { constantsLiteral, injectPluginData } from './rewrite.js'
 export type { KilnPluginOptions } from './options.js'
 
 const scriptFile = /\.[cm]?[jt]sx?$/
+const NODE_MODULE_STUB = '\0kiln:node-module'
+
+/** Instances the plugin makes for worker bundles (their reports say so). */
+const workerInstances = new WeakSet<object>()
 
 export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   enforce: 'post'
   config(config: unknown, env: { isSsrBuild?: boolean }): object
-  configResolved(config: { root: string; command: string; cacheDir: string; build?: { sourcemap?: unknown } }): void
+  configResolved(config: { root: string; command: string; cacheDir: string; build?: { sourcemap?: unknown; ssr?: unknown } }): void
 } {
   const opts = resolveOptions(options)
   let root = process.cwd()
   let isBuild = true
   /** Whether transforms must return source maps: always under Rollup (its output options come later). */
   let wantMaps = true
+  /** A Vite build for browsers (not SSR, not plain Rollup). */
+  let forBrowser = false
   let viteCacheDir: string | undefined
   let store: FileStore
   let pool: CompilePool | null = null
@@ -49,7 +55,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   /** Where this output's artifacts went, for the manifest. */
   let placed: Placed[] = []
 
-  return {
+  const plugin: ReturnType<typeof kiln> = {
     name: 'kiln',
     enforce: 'post',
 
@@ -58,7 +64,14 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         // Server builds must emit the artifacts too: SSR loads them from disk.
         ...(env.isSsrBuild ? { build: { ssrEmitAssets: true } } : {}),
         // Module workers are bundled separately; kernels in them are precompiled the same way.
-        worker: { format: 'es', plugins: () => [kiln(options)] },
+        worker: {
+          format: 'es',
+          plugins: () => {
+            const plugin = kiln(options)
+            workerInstances.add(plugin)
+            return [plugin]
+          },
+        },
       }
     },
 
@@ -66,6 +79,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       root = config.root
       isBuild = config.command === 'build'
       wantMaps = !isBuild || Boolean(config.build?.sourcemap)
+      forBrowser = !config.build?.ssr
       viteCacheDir = config.cacheDir
     },
 
@@ -77,6 +91,26 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       rows = []
       modules = new Map()
       resolutions = new Map()
+    },
+
+    // The compiler's binaryen imports `node:module` only when it runs under Node. In a browser
+    // bundle that import is never reached; a stub stands in for it, so the build does not warn
+    // about a module the app never uses.
+    resolveId: {
+      order: 'pre',
+      filter: { id: /^node:module$/ },
+      handler(source, importer) {
+        if (!forBrowser || !importer || !/[\\/]binaryen[\\/]/.test(importer)) return null
+        return NODE_MODULE_STUB
+      },
+    },
+
+    load: {
+      filter: { id: /^\0kiln:node-module$/ },
+      handler(id) {
+        if (id !== NODE_MODULE_STUB) return null
+        return 'export function createRequire() { throw new Error("[kiln] node:module is not available here") }\nexport default { createRequire }\n'
+      },
     },
 
     transform: {
@@ -188,9 +222,10 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       const manifest: Record<string, Record<string, Omit<Placed, 'id' | 'signature'>>> = {}
       for (const { id, signature, ...where } of placed) (manifest[id] ??= {})[signature] = where
       this.emitFile({ type: 'asset', fileName: 'kiln-manifest.json', source: JSON.stringify({ version: 1, kernels: manifest }, null, 2) })
-      if (opts.report) console.log(buildReport(rows))
+      if (opts.report) console.log(buildReport(rows, workerInstances.has(plugin) ? 'worker bundle' : null))
     },
   }
+  return plugin
 }
 
 /** An artifact a cached transform named, from the store (Rollup's `cache` across processes). */

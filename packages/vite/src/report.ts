@@ -2,10 +2,11 @@
 
 export interface ReportRow { id: string; signature: string; bytes: number; ms: number; hit: boolean }
 
-export function buildReport(rows: ReportRow[]): string {
+/** The report table; `bundle` names a bundle other than the main one (a worker's). */
+export function buildReport(rows: ReportRow[], bundle: string | null = null): string {
   const table = [['kernel', 'signature', 'bytes', 'compile ms', 'cache'], ...rows.map((r) => [r.id, r.signature, String(r.bytes), r.hit ? '-' : r.ms.toFixed(1), r.hit ? 'hit' : 'compiled'])]
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)))
   const lines = table.map((r) => r.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
   const hits = rows.filter((r) => r.hit).length
-  return `\n[kiln] ${rows.length} kernel signature(s): ${rows.length - hits} compiled, ${hits} from the cache\n${lines.join('\n')}\n`
+  return `\n[kiln] ${bundle ? `${bundle}: ` : ''}${rows.length} kernel signature(s): ${rows.length - hits} compiled, ${hits} from the cache\n${lines.join('\n')}\n`
 }
