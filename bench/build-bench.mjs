@@ -78,25 +78,31 @@ function buildInProcess(dir, mode) {
   return Number(out.trim().split('\n').at(-1))
 }
 
-/** Builds an app dir without Kiln, with Kiln cold and with Kiln warm, interleaved `runs` times (medians). */
-export async function measureBuilds(dir, runs = 3) {
+/**
+ * Builds an app without Kiln and with Kiln on a warm cache, alternating, `pairs` times, and with
+ * Kiln on a cold cache `colds` times. This machine's timings drift by ±15% over seconds, so the
+ * overhead is the median of each pair's ratio (a plain build and the warm build right after it).
+ */
+export async function measureBuilds(dir, { pairs = 9, colds = 3 } = {}) {
   const cacheDir = join(dir, '.kiln-cache')
-  const plain = []
   const cold = []
-  const warm = []
-  for (let i = 0; i < runs; i++) {
-    plain.push(buildInProcess(dir, 'plain'))
+  for (let i = 0; i < colds; i++) {
     rmSync(cacheDir, { recursive: true, force: true })
     cold.push(buildInProcess(dir, 'kiln'))
+  }
+  const plain = []
+  const warm = []
+  for (let i = 0; i < pairs; i++) {
+    plain.push(buildInProcess(dir, 'plain'))
     warm.push(buildInProcess(dir, 'kiln'))
   }
-  return { plain: median(plain), cold: median(cold), warm: median(warm) }
+  return { plain: median(plain), cold: median(cold), warm: median(warm), overhead: median(warm.map((w, i) => w / plain[i] - 1)) }
 }
 
-export async function buildBench({ files = 100, runs = 3 } = {}) {
+export async function buildBench({ files = 100, pairs = 9, colds = 3 } = {}) {
   const dir = join(here, '..', 'test', '.tmp', 'bench-app')
   generateApp(dir, files)
-  const times = await measureBuilds(dir, runs)
+  const times = await measureBuilds(dir, { pairs, colds })
   const analysis = await analysisMs(dir, files)
   rmSync(dir, { recursive: true, force: true })
   return { files, kernels: analysis.kernels, ...times, analysisMs: analysis.ms }
