@@ -24,8 +24,8 @@ if (existsSync(chromiumPath)) {
     const requests = []
     page.on('request', (r) => requests.push(r.url()))
     await page.goto(url)
-    await page.waitForFunction(() => window.__playground?.worker !== undefined, null, { timeout: 30_000 })
-    const { results, worker } = await page.evaluate(() => window.__playground)
+    await page.waitForFunction(() => window.__playground !== undefined && window.__playgroundWorker !== undefined, null, { timeout: 30_000 })
+    const [results, worker] = await page.evaluate(() => [window.__playground, window.__playgroundWorker])
     console.log(`\nIn Chromium (headless), the page shows:\n`)
     console.log(`  ${'kernel'.padEnd(12)}${'tier'.padEnd(6)}${'same as JS'.padEnd(12)}${'JS ms'.padStart(8)}${'wasm ms'.padStart(9)}${'speed-up'.padStart(10)}`)
     for (const r of results) {

@@ -3,11 +3,11 @@
 // module worker, with one artifact pack per bundle and no compiler loaded. Then a folded
 // constant is edited and the app rebuilt: exactly the kernels that read it are recompiled.
 
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { build, preview } from 'vite'
+import { build } from 'vite'
 import { afterAll, expect, test, vi } from 'vitest'
-import { launchBrowser } from './support/browser.js'
+import { compilerChunks, visitPreview } from './support/browser.js'
 
 const root = resolve(import.meta.dirname, '..')
 const dir = join(root, 'test', '.tmp', `playground-${process.pid}`)
@@ -26,20 +26,8 @@ async function buildPlayground(): Promise<string> {
 }
 
 async function runInChromium(): Promise<{ results: Row[]; worker: { tier: string; same: boolean }; requests: string[] }> {
-  const server = await preview({ root: dir, logLevel: 'error', preview: { host: '127.0.0.1', port: 0 } })
-  const browser = await launchBrowser()
-  try {
-    const page = await browser.context.newPage()
-    const requests: string[] = []
-    page.on('request', (r) => requests.push(r.url()))
-    await page.goto(server.resolvedUrls!.local[0])
-    await page.waitForFunction(() => (window as unknown as { __playground?: { worker?: unknown } }).__playground?.worker !== undefined, null, { timeout: 60_000 })
-    const state = (await page.evaluate(() => (window as unknown as { __playground: unknown }).__playground)) as { results: Row[]; worker: { tier: string; same: boolean } }
-    return { ...state, requests }
-  } finally {
-    await browser.close()
-    await server.close()
-  }
+  const { values, requests } = await visitPreview({ root: dir }, ['__playground', '__playgroundWorker'])
+  return { results: values.__playground as Row[], worker: values.__playgroundWorker as { tier: string; same: boolean }, requests }
 }
 
 test('the playground runs precompiled kernels in Chromium; a constant edit recompiles exactly its readers', async () => {
@@ -60,10 +48,9 @@ test('the playground runs precompiled kernels in Chromium; a constant edit recom
   // artifacts, so it is the same content-hashed file); no compiler.
   const packs = run.requests.filter((u) => u.endsWith('.kiln'))
   expect(packs).toHaveLength(2)
-  const assets = join(dir, 'dist', 'assets')
-  const compilerChunks = readdirSync(assets).filter((f) => f.endsWith('.js') && statSync(join(assets, f)).size > 5_000_000)
-  expect(compilerChunks.length).toBeGreaterThan(0)
-  expect(run.requests.filter((u) => compilerChunks.some((c) => u.endsWith(`/${c}`)))).toEqual([])
+  const compiler = compilerChunks(join(dir, 'dist', 'assets'))
+  expect(compiler.length).toBeGreaterThan(0)
+  expect(run.requests.filter((u) => compiler.some((c) => u.endsWith(`/${c}`)))).toEqual([])
 
   // LUMA is read by grayscale and histogram only: the rebuild compiles those two (the worker
   // bundle is built first; the page's bundle then finds them in the store).

@@ -6,9 +6,9 @@ import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { join, resolve } from 'node:path'
 import kiln from '@kiln/vite'
 import { rollup } from 'rollup'
-import { build, preview } from 'vite'
+import { build } from 'vite'
 import { afterAll, describe, expect, test, vi } from 'vitest'
-import { launchBrowser } from './support/browser.js'
+import { compilerChunks, visitPreview } from './support/browser.js'
 
 const root = resolve(import.meta.dirname, '..')
 const tmpRoot = join(root, 'test', '.tmp', `plugin-${process.pid}`)
@@ -177,35 +177,21 @@ describe('vite build (client), run in Chromium through vite preview', () => {
       log.mockRestore()
     }
     // The compiler is a separate chunk, there only for signatures that were not precompiled.
-    const chunks = readdirSync(join(a.dir, 'dist/assets')).filter((x) => x.endsWith('.js'))
-    const compilerChunks = chunks.filter((f) => statSync(join(a.dir, 'dist/assets', f)).size > 5_000_000)
-    expect(compilerChunks.length).toBeGreaterThanOrEqual(1)
-    const server = await preview({ root: a.dir, configFile: join(a.dir, 'vite.config.js'), logLevel: 'error', build: { outDir: 'dist' }, preview: { host: '127.0.0.1', port: 0 } })
-    const browser = await launchBrowser()
-    try {
-      const page = await browser.context.newPage()
-      const requests: string[] = []
-      page.on('request', (r) => requests.push(r.url()))
-      await page.goto(server.resolvedUrls!.local[0])
-      await page.waitForFunction(() => (window as unknown as { __results?: unknown }).__results !== undefined)
-      const results = (await page.evaluate(() => (window as unknown as { __results: Results }).__results)) as Results
-      expectAllCompiledAndCorrect(results)
-      // A module worker ran a kernel from its own precompiled artifact.
-      await page.waitForFunction(() => (window as unknown as { __workerResult?: unknown }).__workerResult !== undefined)
-      const worker = (await page.evaluate(() => (window as unknown as { __workerResult: Result }).__workerResult)) as Result
-      expect(worker.tier).toBe('aot')
-      expect(worker.got).toEqual(worker.expected)
-      // The page and the worker each read their chunk's pack, once.
-      const packs = requests.filter((u) => u.endsWith('.kiln'))
-      expect(packs.length).toBeGreaterThanOrEqual(2)
-      expect(new Set(packs).size).toBe(packs.length)
-      // What the page loaded holds neither the compiler nor binaryen.
-      expect(requests.filter((u) => compilerChunks.some((c) => u.endsWith(c)))).toEqual([])
-      expect(requests.filter((u) => /\/key-[\w-]+\.js$/.test(u))).toEqual([])
-    } finally {
-      await browser.close()
-      await server.close()
-    }
+    const compiler = compilerChunks(join(a.dir, 'dist/assets'))
+    expect(compiler.length).toBeGreaterThanOrEqual(1)
+    const { values, requests } = await visitPreview({ root: a.dir, configFile: join(a.dir, 'vite.config.js') }, ['__results', '__workerResult'])
+    expectAllCompiledAndCorrect(values.__results as Results)
+    // A module worker ran a kernel from its own precompiled artifact.
+    const worker = values.__workerResult as Result
+    expect(worker.tier).toBe('aot')
+    expect(worker.got).toEqual(worker.expected)
+    // The page and the worker each read their chunk's pack, once.
+    const packs = requests.filter((u) => u.endsWith('.kiln'))
+    expect(packs.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(packs).size).toBe(packs.length)
+    // What the page loaded holds neither the compiler nor binaryen.
+    expect(requests.filter((u) => compiler.some((c) => u.endsWith(c)))).toEqual([])
+    expect(requests.filter((u) => /\/key-[\w-]+\.js$/.test(u))).toEqual([])
   })
 })
 

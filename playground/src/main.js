@@ -30,10 +30,10 @@ for (const r of results) {
   })
   body.append(tr)
 }
-window.__playground = { results }
+window.__playground = results
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })
 worker.onmessage = (e) => {
   document.getElementById('worker').textContent = `worker: mandelbrot ran as ${e.data.tier}, ${e.data.same ? 'same result as JS' : 'DIFFERENT FROM JS'}`
-  window.__playground.worker = e.data
+  window.__playgroundWorker = e.data
 }

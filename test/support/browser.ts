@@ -1,6 +1,6 @@
 // Debian's Chromium driven by playwright-core (browsers cannot be downloaded here).
 
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext } from 'playwright-core'
@@ -20,4 +20,35 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
       rmSync(profile, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * Serves a built Vite app with `vite preview` on 127.0.0.1, opens it in Chromium, waits for each
+ * named global to be set (by the page or a worker's message), and returns their values with every
+ * URL the page and its workers requested.
+ */
+export async function visitPreview(app: { root: string; configFile?: string | false }, globals: string[]): Promise<{ values: Record<string, unknown>; requests: string[] }> {
+  const { preview } = await import('vite')
+  const server = await preview({ ...app, logLevel: 'error', preview: { host: '127.0.0.1', port: 0 } })
+  const browser = await launchBrowser()
+  try {
+    const page = await browser.context.newPage()
+    const requests: string[] = []
+    page.on('request', (r) => requests.push(r.url()))
+    await page.goto(server.resolvedUrls!.local[0])
+    const values: Record<string, unknown> = {}
+    for (const name of globals) {
+      await page.waitForFunction((n) => (window as unknown as Record<string, unknown>)[n] !== undefined, name, { timeout: 60_000 })
+      values[name] = await page.evaluate((n) => (window as unknown as Record<string, unknown>)[n], name)
+    }
+    return { values, requests }
+  } finally {
+    await browser.close()
+    await server.close()
+  }
+}
+
+/** The compiler's chunks in a client build (binaryen makes them the only ones of megabytes). */
+export function compilerChunks(assetsDir: string): string[] {
+  return readdirSync(assetsDir).filter((f) => f.endsWith('.js') && statSync(join(assetsDir, f)).size > 5_000_000)
 }
