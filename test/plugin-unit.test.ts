@@ -7,6 +7,7 @@ import { findKernels, mayHaveKernels } from '../packages/vite/src/discover.js'
 import { readModule, type ModuleInfo } from '../packages/vite/src/moduleInfo.js'
 // The pool from the build output: its workers load the compiled worker module beside it.
 import { CompilePool } from '../packages/vite/dist/pool.js'
+import { artifactPlaceholder, placeArtifacts, relativeUrl, type Artifact } from '../packages/vite/src/emit.js'
 
 describe('discovery', () => {
   test('finds kernel calls through aliases and namespaces, and only kiln\'s', () => {
@@ -142,5 +143,35 @@ describe('compile pool', () => {
     } finally {
       await pool.close()
     }
+  })
+})
+
+describe('artifact placement', () => {
+  const wasm = (n: number) => new Uint8Array([0, 0x61, 0x73, 0x6d, n])
+  const artifacts = new Map<string, Artifact>([
+    ['a'.repeat(64), { key: 'a'.repeat(64), binding: 'blur', wasm: wasm(1), uses: [{ id: 'src/x.js#blur', signature: '(f64[]) => void' }, { id: 'src/y.js#blur', signature: '(f64[]) => void' }] }],
+    ['b'.repeat(64), { key: 'b'.repeat(64), binding: 'scale', wasm: wasm(2), uses: [{ id: 'src/x.js#scale', signature: '(f32[]) => void' }] }],
+  ])
+  const code = `const x = [{ url: ${artifactPlaceholder('a'.repeat(64))} }, { url: ${artifactPlaceholder('b'.repeat(64))} }, { url: ${artifactPlaceholder('a'.repeat(64))} }]`
+
+  test('a chunk\'s artifacts go into one pack; every kernel that shares an artifact is in the manifest', () => {
+    const emitted: [string, Uint8Array][] = []
+    const r = placeArtifacts(code, 'assets/index-abc.js', 'chunk', { artifact: (k) => artifacts.get(k) ?? null, emit: (name, source) => (emitted.push([name, source]), 'assets/kernels-xyz.kiln') })!
+    expect(emitted).toHaveLength(1)
+    expect([...emitted[0][1]]).toEqual([...wasm(1), ...wasm(2)])
+    expect(r.placed.map((p) => [p.id, p.offset, p.length])).toEqual([['src/x.js#blur', 0, 5], ['src/y.js#blur', 0, 5], ['src/x.js#scale', 5, 5]])
+    const text = r.out.toString()
+    expect(text).not.toContain('__KILN_ASSET__')
+    expect(text.match(/new URL\("\.\/kernels-xyz\.kiln", import\.meta\.url\)\.href, offset: (\d+), length: 5/g)).toHaveLength(3)
+  })
+
+  test('the kernel layout emits one .wasm per artifact; URLs are relative to the chunk', () => {
+    const names: string[] = []
+    const r = placeArtifacts(code, 'nested/dir/main.js', 'kernel', { artifact: (k) => artifacts.get(k) ?? null, emit: (name) => (names.push(name), `assets/${name.replace('.wasm', '-h.wasm')}`) })!
+    expect(names).toEqual(['blur.wasm', 'scale.wasm'])
+    expect(r.out.toString()).toContain('new URL("../../assets/blur-h.wasm", import.meta.url).href, offset: 0, length: 5')
+    expect(relativeUrl('main.js', 'assets/a.wasm')).toBe('./assets/a.wasm')
+    expect(placeArtifacts('no placeholders', 'main.js', 'chunk', { artifact: () => null, emit: () => '' })).toBeNull()
+    expect(() => placeArtifacts(code, 'main.js', 'chunk', { artifact: () => null, emit: () => '' })).toThrow(/did not compile/)
   })
 })

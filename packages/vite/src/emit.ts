@@ -17,11 +17,11 @@ export type ArtifactLayout = 'chunk' | 'kernel'
 
 export interface Artifact {
   key: string
-  id: string
-  signature: string
   /** The kernel's binding, for the asset's name in the `kernel` layout. */
   binding: string
   wasm: Uint8Array
+  /** The kernels and signatures it serves (kernels with the same inputs share one artifact). */
+  uses: { id: string; signature: string }[]
 }
 
 /** Where one artifact ended up: what the manifest records. */
@@ -76,7 +76,7 @@ export function placeArtifacts(code: string, chunkFile: string, layout: Artifact
     // The literal is the value of `url:` in an object literal the plugin wrote; the range follows it.
     out.overwrite(m.index!, m.index! + m[0].length, `new URL(${JSON.stringify(relativeUrl(chunkFile, loc.file))}, import.meta.url).href, offset: ${loc.offset}, length: ${loc.length}`)
   }
-  const placed = artifacts.map((a) => ({ id: a.id, signature: a.signature, key: a.key, ...locations.get(a.key)! }))
+  const placed = artifacts.flatMap((a) => a.uses.map((u) => ({ ...u, key: a.key, ...locations.get(a.key)! })))
   return { out, placed }
 }
 

@@ -52,6 +52,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   let resolutions = new Map<string, Promise<string | null>>()
   /** Artifacts by key, kept across rebuilds: a watch rebuild renders modules it did not transform again. */
   const compiled = new Map<string, Artifact>()
+  /** Which kernels and signatures each module's transform last registered, by artifact key. */
+  const usesByModule = new Map<string, Map<string, Artifact['uses']>>()
   /** Where this output's artifacts went, for the manifest. */
   let placed: Placed[] = []
 
@@ -149,6 +151,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         const preamble: string[] = []
         /** Files this module's kernels read, watched once each (a change re-transforms this module). */
         const watched = new Set<string>([file])
+        const uses = new Map<string, Artifact['uses']>()
+        usesByModule.set(file, uses)
         for (const [n, site] of sites.entries()) {
           if (site.dynamic) {
             this.warn({ message: `kernel \`${site.binding}\` is left to run time: ${site.dynamic}`, id: file, loc: { file, ...positionOf(info, site.call.start) } })
@@ -176,7 +180,10 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
             if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
             rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
             if (!isBuild) continue
-            compiled.set(r.key, { key: r.key, id: kernelId, signature, binding: site.binding, wasm: r.wasm })
+            if (!compiled.has(r.key)) compiled.set(r.key, { key: r.key, binding: site.binding, wasm: r.wasm, uses: [] })
+            let list = uses.get(r.key)
+            if (!list) uses.set(r.key, (list = []))
+            list.push({ id: kernelId, signature })
             refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(runtimeMeta(r.meta))}, url: ${artifactPlaceholder(r.key)} }`)
           }
           const artifacts = isBuild ? `__kiln_artifacts_${n}` : null
@@ -203,7 +210,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       filter: { code: PLACEHOLDER },
       handler(code, chunk, outputOptions) {
         const r = placeArtifacts(code, chunk.fileName, opts.artifacts, {
-          artifact: (key) => compiled.get(key) ?? storedArtifact(store, key),
+          artifact: (key) => artifactFor(key) ?? storedArtifact(store, key),
           emit: (name, source) => this.getFileName(this.emitFile({ type: 'asset', name, source })),
         })
         if (!r) return null
@@ -225,13 +232,20 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       if (opts.report) console.log(buildReport(rows, workerInstances.has(plugin) ? 'worker bundle' : null))
     },
   }
+  /** An artifact with the uses every module's latest transform registered for it. */
+  function artifactFor(key: string): Artifact | null {
+    const a = compiled.get(key)
+    if (!a) return null
+    return { ...a, uses: [...usesByModule.values()].flatMap((m) => m.get(key) ?? []) }
+  }
+
   return plugin
 }
 
 /** An artifact a cached transform named, from the store (Rollup's `cache` across processes). */
 function storedArtifact(store: FileStore, key: string): Artifact | null {
   const { entry } = store.getSync(key)
-  return entry ? { key, id: entry.id, signature: entry.recipe?.signature ?? '', binding: entry.id.split('#').pop() ?? 'kernel', wasm: entry.wasm } : null
+  return entry ? { key, binding: entry.id.split('#').pop() ?? 'kernel', wasm: entry.wasm, uses: [{ id: entry.id, signature: entry.recipe.signature }] } : null
 }
 
 /** What the runtime reads of an artifact's metadata (the rest stays in the manifest and store). */
