@@ -102,7 +102,9 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       order: 'pre',
       filter: { id: /^node:module$/ },
       handler(source, importer) {
-        if (!forBrowser || !importer || !/[\\/]binaryen[\\/]/.test(importer)) return null
+        // Vite names the environment (dev SSR shares the resolved config with the client).
+        const consumer = (this as { environment?: { config?: { consumer?: string } } }).environment?.config?.consumer
+        if (!(consumer ? consumer === 'client' : forBrowser) || !importer || !/[\\/]binaryen[\\/]/.test(importer)) return null
         return NODE_MODULE_STUB
       },
     },
