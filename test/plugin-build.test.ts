@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import kiln from '@kiln/vite'
-import { rollup } from 'rollup'
+import { rollup, watch } from 'rollup'
 import { build } from 'vite'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import { compilerChunks, visitPreview } from './support/browser.js'
@@ -164,6 +164,40 @@ describe('rollup build', () => {
     const edited = runNode(join(a.dir, 'dist-rollup', 'main.js'))
     expectAllCompiledAndCorrect(edited)
     expect(edited.brighten.got).not.toEqual(results.brighten.got)
+  })
+})
+
+describe('rollup --watch', () => {
+  test('an edit in a config module rebuilds with the new value; modules served from the watch cache keep their artifacts', async () => {
+    const a = app()
+    const outDir = join(a.dir, 'dist-watch')
+    const watcher = watch({
+      input: join(a.dir, 'src/main.js'),
+      plugins: [kiln({ cacheDir: join(a.dir, '.kiln-cache'), report: false }), { name: 'external-kiln', resolveId: (id) => (id === 'kiln' ? { id, external: true } : null) }],
+      output: { dir: outDir, format: 'es' },
+      watch: { buildDelay: 50 },
+      onLog: () => {},
+    })
+    const builds: Results[] = []
+    try {
+      await new Promise<void>((done, fail) => {
+        watcher.on('event', (e) => {
+          if (e.code === 'ERROR') fail(e.error)
+          if (e.code === 'BUNDLE_END') void e.result.close()
+          if (e.code !== 'END') return
+          builds.push(runNode(join(outDir, 'main.js')))
+          if (builds.length === 1) a.edit('src/config.js', 'GAIN = 1.5', 'GAIN = 0.5')
+          else done()
+        })
+      })
+    } finally {
+      await watcher.close()
+    }
+    for (const results of builds) expectAllCompiledAndCorrect(results)
+    expect(builds[1].brighten.got).not.toEqual(builds[0].brighten.got)
+    // src/other/filters.js does not import config.js: Rollup served it from its watch cache, and
+    // its artifact still rendered (the plugin keeps artifacts across rebuilds).
+    expect(builds[1].otherBrighten.got).toEqual(builds[0].otherBrighten.got)
   })
 })
 
