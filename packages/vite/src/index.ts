@@ -51,7 +51,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   /** Import resolutions during this build, by specifier and importing directory. */
   let resolutions = new Map<string, Promise<string | null>>()
   /** Artifacts by key, kept across rebuilds: a watch rebuild renders modules it did not transform again. */
-  const compiled = new Map<string, Artifact>()
+  const compiled = new Map<string, Omit<Artifact, 'uses'>>()
   /** Which kernels and signatures each module's transform last registered, by artifact key. */
   const usesByModule = new Map<string, Map<string, Artifact['uses']>>()
   /** Where this output's artifacts went, for the manifest. */
@@ -119,7 +119,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
 
     transform: {
       // The bundler skips the hook, and passing the code to JS, for modules that cannot have
-      // kernels (Rolldown and Rollup ≥ 4.38 read the filter; the handler checks again for others).
+      // kernels (Rolldown and Rollup 4 read the filter; the handler checks again for bundlers that do not).
       filter: { id: { include: scriptFile, exclude: [/^\0/, /\/node_modules\//] }, code: prefilter },
       async handler(code, id) {
         const file = id.split('?')[0]
@@ -182,7 +182,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
             if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
             rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
             if (!isBuild) continue
-            if (!compiled.has(r.key)) compiled.set(r.key, { key: r.key, binding: site.binding, wasm: r.wasm, uses: [] })
+            if (!compiled.has(r.key)) compiled.set(r.key, { key: r.key, binding: site.binding, wasm: r.wasm })
             let list = uses.get(r.key)
             if (!list) uses.set(r.key, (list = []))
             list.push({ id: kernelId, signature })

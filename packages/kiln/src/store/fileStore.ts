@@ -122,7 +122,7 @@ export class FileStore implements KernelStore {
   /**
    * Writes to a temp file unique to this process and write, then renames it over the target:
    * readers see the old file or the whole new one. No fsync: a file a crash leaves torn fails its
-   * checksum and is a miss, so durability would only cost time (a third of a cold build's writes).
+   * checksum and is a miss, so durability would only cost time (a quarter of a cold build's write time here).
    */
   private writeAtomic(path: string, bytes: Uint8Array): void {
     const tmp = join(this.dir, 'tmp', `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`)
