@@ -12,7 +12,7 @@ const strip = (s: string): { code: string; offset: number } => ({ code: s.replac
 /** Codes only the runtime or the plugin raise; their own tests cover them. */
 const runtimeOnly: DiagnosticCode[] = [
   'KILN_NO_SIGNATURE', 'KILN_MEMORY_FULL', 'KILN_DETACHED_ARRAY', 'KILN_INTERNAL',
-  'KILN_NOT_CONSTANT', 'KILN_UNRESOLVED_IMPORT', 'KILN_DEP_CONFLICT', 'KILN_NOT_PRECOMPILED',
+  'KILN_NOT_CONSTANT', 'KILN_UNRESOLVED_IMPORT', 'KILN_DEP_CONFLICT', 'KILN_NOT_PRECOMPILED', 'KILN_DEV_COMPILE',
 ]
 
 describe('bad input gives a diagnostic with a code, a location and a frame', () => {

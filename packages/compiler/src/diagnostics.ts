@@ -65,6 +65,7 @@ export const diagnosticCodes = {
   KILN_UNRESOLVED_IMPORT: 'an import a kernel depends on that does not resolve',
   KILN_DEP_CONFLICT: 'one name bound to two different helpers or constants of a kernel',
   KILN_NOT_PRECOMPILED: 'a call with a signature the build did not precompile (strict mode)',
+  KILN_DEV_COMPILE: 'the dev server could not compile a signature a page called',
   // Inputs to the compiler and the runtime.
   KILN_SIGNATURE: 'a signature string that does not parse',
   KILN_BAD_CONSTANT: 'a dependency value that cannot be folded into a constant',

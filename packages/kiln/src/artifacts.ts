@@ -70,4 +70,6 @@ export interface PluginData {
   artifacts?: AotModule[]
   /** A call with a signature that was not precompiled throws instead of compiling at run time. */
   strict?: boolean
+  /** Under a dev server: where to ask for signatures nobody declared (the page never loads the compiler). */
+  dev?: { compile: string }
 }

@@ -9,6 +9,8 @@ export type { AotModule, ArtifactRef, PluginData } from './artifacts.js'
 export { alloc, free, reserveMemory, kernelMemory, MAX_PAGES } from './memory.js'
 export type { TypedArray, TypedArrayConstructor } from './memory.js'
 export { stats } from './loader.js'
+export { hotUpdate, onHotSwap } from './hot.js'
+export type { HotPayload, KernelUpdate } from './hot.js'
 export type { Diagnostic, DiagnosticCode } from '@kiln/compiler/diagnostics'
 
 // Browsers keep compiled signatures in IndexedDB (opened on first need, by kernels with cache: true).

@@ -3,8 +3,9 @@
 
 import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
 import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
-import type { PluginData } from './artifacts.js'
+import { loadArtifacts, type AotModule, type ArtifactRef, type PluginData } from './artifacts.js'
 import { KilnError } from './errors.js'
+import { plainFunction, registerHot } from './hot.js'
 import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
 
@@ -107,7 +108,11 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   if (typeof fn !== 'function') throw KilnError.of('KILN_NOT_FUNCTION', `kernel() takes a function, got ${typeof fn}`)
   const plugin = options.__kiln
   const id = plugin?.id ?? options.name ?? (fn.name || 'kernel')
-  const source: KernelSource = plugin
+  /** Under a dev server, signatures nobody declared are compiled by the server, not here. */
+  const devServer = plugin?.dev ?? null
+  /** The plain-JS tier: the function itself, or after a hot swap, the same built from the new sources. */
+  let plain: AnyFunction = fn
+  let source: KernelSource = plugin
     ? { id, code: plugin.source, helpers: plugin.helpers, constants: plugin.constants }
     : { id, code: Function.prototype.toString.call(fn), ...splitDeps(id, options.deps ?? {}) }
   const warnedSignatures = new Set<string>()
@@ -146,8 +151,8 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     }
   }
 
-  // Precompiled artifacts serve their signatures from the start: tier 'aot', no compiler.
-  for (const a of plugin?.artifacts ?? []) {
+  /** Serves an entry with a precompiled (or dev-server-compiled) module: tier 'aot', no compiler. */
+  const install = (a: AotModule): Entry => {
     const sig = parse(a.signature)
     const e = makeEntry(sig.params, sig.result)
     e.declared = true
@@ -156,7 +161,13 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     e.written = e.ready.meta.params.map((p) => p.written)
     e.tier = 'aot'
     e.pending = Promise.resolve()
+    e.error = null
+    e.variants.clear()
+    return e
   }
+
+  // Precompiled artifacts serve their signatures from the start.
+  for (const a of plugin?.artifacts ?? []) install(a)
 
   for (const s of options.signatures ?? []) {
     const sig = parse(s)
@@ -181,6 +192,17 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
 
   const startCompile = (e: Entry): Promise<void> => {
     if (e.pending) return e.pending
+    if (devServer) {
+      e.pending = compileOnServer(devServer.compile, id, e.signature)
+        .then(loadArtifacts)
+        .then(([a]) => void install(a))
+        .catch((err: unknown) => {
+          e.pending = null
+          e.error = err instanceof KilnError ? err : KilnError.of('KILN_INTERNAL', String(err instanceof Error ? err.message : err))
+          throw e.error
+        })
+      return e.pending
+    }
     const now = loadNow(request(e))
     if (now) {
       e.ready = now
@@ -263,7 +285,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       throw noSignatureError(id, args, entries.map((e) => e.signature), `it takes ${declared[0].params.length} arguments`)
     }
     const e = makeEntry(detected, null)
-    if (plugin?.artifacts) notPrecompiled(e)
+    if (plugin?.artifacts && !devServer) notPrecompiled(e)
     return (last = e)
   }
 
@@ -280,7 +302,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   const call = function (this: unknown, ...args: unknown[]): unknown {
     const e = findEntry(args)
     if (e.coerce) coerceArgs(e.params, args)
-    const cls = e.specializable && !e.aot ? variantClass(e.params, args) : -1
+    const cls = e.specializable && !e.aot && !devServer ? variantClass(e.params, args) : -1
     if (cls >= 0) {
       const v = e.variants.get(cls) ?? startVariant(e, cls, false)
       if (v.ready) {
@@ -295,7 +317,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     } else if (!e.pending && cls < 0) {
       compileInBackground(e)
     }
-    return coerceResult(e.declaredResult, fn.apply(undefined, args))
+    return coerceResult(e.declaredResult, plain.apply(undefined, args))
   } as Kernel<F>
 
   // Declared signatures compile eagerly, in the background. With a persistent store the check
@@ -305,6 +327,21 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     if (!persistent) compileInBackground(e)
     else queueMicrotask(() => {
       if (!e.pending && !isStoredSync(request(e))) compileInBackground(e)
+    })
+  }
+
+  if (plugin) {
+    registerHot(id, call, (update, modules) => {
+      source = { id, code: update.source, helpers: update.helpers, constants: update.constants }
+      plain = (plainFunction(update) as AnyFunction | null) ?? plain
+      const fresh = new Set(modules.map(install))
+      // Signatures the update does not carry were compiled from the old sources: compile them again on next use.
+      for (const e of entries) {
+        if (fresh.has(e)) continue
+        Object.assign(e, { ready: null, pending: null, error: null, tier: 'js', aot: false })
+        e.variants.clear()
+      }
+      last = null
     })
   }
 
@@ -338,6 +375,14 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     return e ? [...new Set([...e.variants.values()].flatMap((v) => [...ready(v), ...ready(v.safe)]))] : []
   }
   return call
+}
+
+/** Asks the dev server to compile a signature (the page never loads the compiler). */
+async function compileOnServer(url: string, id: string, signature: string): Promise<ArtifactRef[]> {
+  const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id, signature }) })
+  const body = (await response.json().catch(() => ({}))) as { artifacts?: ArtifactRef[]; error?: string }
+  if (!response.ok || !body.artifacts) throw KilnError.of('KILN_DEV_COMPILE', `kernel ${id} ${signature}: the dev server did not compile it (${body.error ?? `HTTP ${response.status}`})`)
+  return body.artifacts
 }
 
 const NOT_RUN = Symbol('not run')

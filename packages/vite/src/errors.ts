@@ -3,6 +3,7 @@
 import { codeFrame, diagnosticLocation, formatDiagnostic, type Diagnostic, type SourceText } from '@kiln/compiler/diagnostics'
 import type { RollupError } from 'rollup'
 import type { DependencyProblem } from './deps.js'
+import type { ModuleSyntaxError } from './moduleCache.js'
 import { positionOf } from './moduleInfo.js'
 
 export function diagnosticError(diagnostics: Diagnostic[], sources: readonly SourceText[]): RollupError {
@@ -31,5 +32,19 @@ export function dependencyError(p: DependencyProblem): RollupError {
     id: file,
     loc: { file, line, column },
     frame: codeFrame(source, span),
+  }
+}
+
+/** A dependency file that does not parse: the error points into that file, not the kernel's. */
+export function syntaxError(e: ModuleSyntaxError): RollupError {
+  const module = { code: e.code }
+  const { line, column } = positionOf(module, e.offset)
+  const source: SourceText = { code: e.code, file: e.file }
+  return {
+    message: `${e.file}:${line}:${column + 1}: KILN_SYNTAX: ${e.message}\n  note: the kernel reads this file; fix the syntax error and the kernel is compiled again`,
+    pluginCode: 'KILN_SYNTAX',
+    id: e.file,
+    loc: { file: e.file, line, column },
+    frame: codeFrame(source, { file: e.file, start: e.offset, end: Math.min(e.offset + 1, e.code.length) }),
   }
 }

@@ -3,25 +3,27 @@
 // persistent store, emits the `.wasm` artifacts and rewrites each call site so the kernel is
 // compiled and instantiated before its first call. Hooks stay thin; the work is in the modules.
 
-import { readFileSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
-import { FileStore } from 'kiln'
-import type { KernelMeta } from '@kiln/compiler'
-import MagicString from 'magic-string'
+import { relative, resolve } from 'node:path'
+import { defaultCacheDir, FileStore } from 'kiln'
+import { parseSignature } from '@kiln/compiler/signature'
 import type { Plugin } from 'rollup'
+import type { DevEnvironment, ViteDevServer } from 'vite'
 import { compileAhead } from './aot.js'
 import { CompilePool } from './pool.js'
-import { collectDependencies, DependencyError, type ModuleHost } from './deps.js'
-import { findKernels, mayHaveKernels, prefilter, type KernelSite } from './discover.js'
+import { mayHaveKernels, prefilter } from './discover.js'
+import { ArtifactServer } from './devServer.js'
 import { buildReport, type ReportRow } from './report.js'
-import { artifactPlaceholder, PLACEHOLDER, placeArtifacts, type Artifact, type Placed } from './emit.js'
-import { dependencyError, diagnosticError } from './errors.js'
-import { positionOf, readModule, type EsNode, type ModuleInfo, type Parse } from './moduleInfo.js'
+import { PLACEHOLDER, placeArtifacts, type Artifact, type Placed } from './emit.js'
+import { diagnosticError } from './errors.js'
+import { kernelHotUpdate, type UpdateSummary } from './hotUpdate.js'
+import { KernelIndex } from './kernelIndex.js'
+import { ModuleCache } from './moduleCache.js'
 import { resolveOptions, type KilnPluginOptions } from './options.js'
-import { readSignaturesFile, type SignaturesFile } from './signaturesFile.js'
-import { constantsLiteral, injectPluginData } from './rewrite.js'
+import { readSignaturesFile, recordSignature, type SignaturesFile } from './signaturesFile.js'
+import { artifactData, PluginError, transformKernels, type ArtifactMode } from './transform.js'
 
 export type { KilnPluginOptions } from './options.js'
+export type { KernelUpdate, UpdateSummary } from './hotUpdate.js'
 
 const scriptFile = /\.[cm]?[jt]sx?$/
 const NODE_MODULE_STUB = '\0kiln:node-module'
@@ -29,10 +31,33 @@ const NODE_MODULE_STUB = '\0kiln:node-module'
 /** Instances the plugin makes for worker bundles (their reports say so). */
 const workerInstances = new WeakSet<object>()
 
+/** What the plugin did in this process (dev server, watch session, Vitest): `plugin.api.stats()`. */
+export interface KilnStats {
+  /** Modules transformed (each time a module with kernels is requested or rebuilt). */
+  transforms: number
+  /** Signatures compiled by the compiler (the rest came from the store or memory). */
+  compiled: number
+  /** Signatures read from the store. */
+  fromStore: number
+  /** File changes the dev server handled for kernels. */
+  updates: number
+  /** `kiln:update` events sent. */
+  events: number
+}
+
+export interface KilnPluginApi {
+  stats(): KilnStats
+  /** Calls `listener` after each file change the dev server handled for kernels; returns an unsubscribe function. */
+  onUpdate(listener: (summary: UpdateSummary) => void): () => void
+}
+
 export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   enforce: 'post'
+  api: KilnPluginApi
   config(config: unknown, env: { isSsrBuild?: boolean }): object
-  configResolved(config: { root: string; command: string; cacheDir: string; build?: { sourcemap?: unknown; ssr?: unknown } }): void
+  configResolved(config: { root: string; command: string; base?: string; build?: { sourcemap?: unknown; ssr?: unknown } }): void
+  configureServer(server: ViteDevServer): void
+  hotUpdate: { order: 'post'; handler(this: { environment: DevEnvironment }, options: { file: string; type: 'create' | 'update' | 'delete' }): Promise<unknown> }
 } {
   const opts = resolveOptions(options)
   let root = process.cwd()
@@ -41,25 +66,76 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   let wantMaps = true
   /** A Vite build for browsers (not SSR, not plain Rollup). */
   let forBrowser = false
-  let viteCacheDir: string | undefined
-  let store: FileStore
+  let base = '/'
+  let store: FileStore | null = null
   let pool: CompilePool | null = null
   let signatures: SignaturesFile = { version: 1, kernels: {} }
   let rows: ReportRow[] = []
-  /** Dependency modules read during this build, by resolved id (each read and parsed once). */
-  let modules = new Map<string, Promise<ModuleInfo>>()
-  /** Import resolutions during this build, by specifier and importing directory. */
-  let resolutions = new Map<string, Promise<string | null>>()
+  /** Dependency modules by content, resolutions until a file appears or goes: never stale, kept across rebuilds. */
+  const cache = new ModuleCache()
+  /** The dependency index of each environment (client, ssr, a Vitest environment). */
+  const indexes = new Map<string, KernelIndex>()
   /** Artifacts by key, kept across rebuilds: a watch rebuild renders modules it did not transform again. */
   const compiled = new Map<string, Omit<Artifact, 'uses'>>()
   /** Which kernels and signatures each module's transform last registered, by artifact key. */
   const usesByModule = new Map<string, Map<string, Artifact['uses']>>()
   /** Where this output's artifacts went, for the manifest. */
   let placed: Placed[] = []
+  /** Present in the dev server: serves the artifacts pages load. */
+  let artifactServer: ArtifactServer | null = null
+  let server: ViteDevServer | null = null
+  const stats: KilnStats = { transforms: 0, compiled: 0, fromStore: 0, updates: 0, events: 0 }
+  const listeners = new Set<(s: UpdateSummary) => void>()
+
+  const signaturesPath = (): string => resolve(root, opts.signaturesFile)
+  /** One store per project for the plugin, the runtime under Node, Vitest and the CLI. */
+  const getStore = (): FileStore => (store ??= new FileStore({ dir: opts.cacheDir ?? defaultCacheDir(root) }))
+  const getPool = (): CompilePool => (pool ??= new CompilePool())
+  const indexFor = (name: string): KernelIndex => {
+    let index = indexes.get(name)
+    if (!index) indexes.set(name, (index = new KernelIndex()))
+    return index
+  }
+  const relativeId = (file: string): string => relative(root, file).split('\\').join('/')
+  const serveMode = (): Extract<ArtifactMode, { kind: 'serve' }> => ({ kind: 'serve', url: (key) => artifactServer!.url(key), compileUrl: artifactServer!.compileUrl })
+
+  /** A page called a signature nobody declared: compile it here, record it for production builds. */
+  const compileForPage = async (id: string, signature: string): Promise<{ status: number; body: unknown }> => {
+    const kernel = indexFor('client').kernel(id)
+    if (!kernel) return { status: 404, body: { error: `no kernel ${id} is served by this dev server` } }
+    try {
+      parseSignature(signature)
+    } catch (e) {
+      return { status: 400, body: { error: `kernel ${id}: ${(e as Error).message}` } }
+    }
+    const r = await compileAhead(getStore(), getPool(), { id, source: { code: kernel.deps.source, file: kernel.module, ...kernel.at }, deps: kernel.deps, signature })
+    if (!r.ok) {
+      const error = diagnosticError(r.result.diagnostics, r.result.sources)
+      server?.config.logger.error(`[kiln] ${error.message}`, { timestamp: true })
+      return { status: 422, body: { error: error.message } }
+    }
+    stats[r.hit ? 'fromStore' : 'compiled']++
+    artifactServer!.add(r.key, r.wasm)
+    const c = { signature, key: r.key, wasm: r.wasm, meta: r.meta }
+    if (!kernel.compiled.some((x) => x.signature === signature)) kernel.compiled.push(c)
+    if (recordSignature(signaturesPath(), id, signature)) {
+      signatures = readSignaturesFile(signaturesPath())
+      server?.config.logger.info(`[kiln] ${id}: new signature ${signature} ${r.hit ? 'read from the store' : `compiled (${r.ms.toFixed(0)} ms)`}, recorded in ${opts.signaturesFile}`, { timestamp: true })
+    }
+    return { status: 200, body: { artifacts: [artifactData(c, serveMode())] } }
+  }
 
   const plugin: ReturnType<typeof kiln> = {
     name: 'kiln',
     enforce: 'post',
+
+    api: {
+      stats: () => ({ ...stats }),
+      onUpdate(listener) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+    },
 
     config(_config: unknown, env: { isSsrBuild?: boolean }) {
       return {
@@ -82,17 +158,28 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       isBuild = config.command === 'build'
       wantMaps = !isBuild || Boolean(config.build?.sourcemap)
       forBrowser = !config.build?.ssr
-      viteCacheDir = config.cacheDir
+      base = config.base ?? '/'
+    },
+
+    configureServer(devServer) {
+      server = devServer
+      artifactServer = new ArtifactServer(base, compileForPage)
+      devServer.middlewares.use(artifactServer.handle)
+      // The first edit's recompile should not wait for the compiler to load.
+      getPool().warm()
     },
 
     buildStart() {
-      store = new FileStore({ dir: opts.cacheDir ?? (viteCacheDir ? join(viteCacheDir, 'kiln') : undefined) })
-      const file = resolve(root, opts.signaturesFile)
+      const file = signaturesPath()
       signatures = readSignaturesFile(file)
       this.addWatchFile(file)
       rows = []
-      modules = new Map()
-      resolutions = new Map()
+      cache.newBuild()
+    },
+
+    watchChange(id, change) {
+      cache.fileChanged(id, change.event)
+      if (id === signaturesPath()) signatures = readSignaturesFile(id)
     },
 
     // The compiler's binaryen imports `node:module` only when it runs under Node. In a browser
@@ -124,82 +211,71 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       async handler(code, id) {
         const file = id.split('?')[0]
         if (id.startsWith('\0') || file.includes('/node_modules/') || !scriptFile.test(file) || !mayHaveKernels(code)) return null
-        // The bundler's own parser (native in Rolldown and Rollup) is several times faster than acorn.
-        const parse: Parse = (text) => this.parse(text)
-        let info: ModuleInfo
+        const environment = (this as { environment?: { name: string; config: { consumer?: string } } }).environment
+        const mode: ArtifactMode = isBuild ? { kind: 'build' } : artifactServer && environment?.config.consumer === 'client' ? serveMode() : { kind: 'inline' }
+        const index = indexFor(environment?.name ?? 'build')
+        let result
         try {
-          info = readModule(file, code, parse)
-        } catch {
-          return null // not ours to report: the bundler's own parse will
+          result = await transformKernels(code, file, {
+            root, mode, strict: opts.strict, wantMaps, signatures: signatures.kernels, store: getStore(), pool: getPool, cache,
+            // The bundler's own parser (native in Rolldown and Rollup) is several times faster than acorn.
+            parse: (text) => this.parse(text),
+            resolve: async (source, importer) => {
+              const r = await this.resolve(source, importer, { skipSelf: true })
+              return r && !r.external ? r.id.split('?')[0] : null
+            },
+            warn: (w) => this.warn(w),
+            addWatchFile: (f) => this.addWatchFile(f),
+          })
+        } catch (e) {
+          if (!(e instanceof PluginError)) throw e
+          // The previous kernels stay indexed (they keep answering); the files read so far are watched.
+          const prev = index.get(file)
+          index.set({ file, kernels: prev?.kernels ?? [], files: new Set([...(prev?.files ?? []), ...e.files]), ordinaryImports: prev?.ordinaryImports ?? new Set(), outside: prev?.outside ?? '', error: e.error })
+          this.error(e.error)
         }
-        const sites = findKernels(info).filter((s) => !isRewritten(s))
-        if (sites.length === 0) return null
-
-        const host: ModuleHost = {
-          load: async (source, importer) => {
-            const at = `${source}\0${importer.slice(0, importer.lastIndexOf('/'))}`
-            let resolved = resolutions.get(at)
-            if (!resolved) {
-              resolutions.set(at, (resolved = this.resolve(source, importer, { skipSelf: true }).then((r) => (r && !r.external ? r.id.split('?')[0] : null))))
-            }
-            const path = await resolved
-            if (!path) return null
-            let m = modules.get(path)
-            if (!m) modules.set(path, (m = readAsJs(path).then((text) => readModule(path, text, parse))))
-            return m
-          },
-        }
-        const out = new MagicString(code)
-        const preamble: string[] = []
-        /** Files this module's kernels read, watched once each (a change re-transforms this module). */
-        const watched = new Set<string>([file])
+        stats.transforms++
+        if (!result) return null
+        index.set(result.record)
+        for (const r of result.rows) stats[r.hit ? 'fromStore' : 'compiled']++
+        rows.push(...result.rows)
         const uses = new Map<string, Artifact['uses']>()
         usesByModule.set(file, uses)
-        for (const [n, site] of sites.entries()) {
-          if (site.dynamic) {
-            this.warn({ message: `kernel \`${site.binding}\` is left to run time: ${site.dynamic}`, id: file, loc: { file, ...positionOf(info, site.call.start) } })
-            continue
+        for (const k of result.record.kernels) {
+          for (const c of k.compiled) {
+            if (mode.kind === 'serve') artifactServer!.add(c.key, c.wasm)
+            if (mode.kind !== 'build') continue
+            if (!compiled.has(c.key)) compiled.set(c.key, { key: c.key, binding: k.id.slice(k.id.lastIndexOf('#') + 1), wasm: c.wasm })
+            let list = uses.get(c.key)
+            if (!list) uses.set(c.key, (list = []))
+            list.push({ id: k.id, signature: c.signature })
           }
-          if (!site.cache) continue
-          const kernelId = `${relative(root, file).split('\\').join('/')}#${site.binding}`
-          let deps
-          try {
-            deps = await collectDependencies(site.fn, info, host)
-          } catch (e) {
-            if (e instanceof DependencyError) this.error(dependencyError(e.problem))
-            throw e
-          }
-          for (const f of deps.files) {
-            if (watched.has(f)) continue
-            watched.add(f)
-            this.addWatchFile(f)
-          }
-          const fnNode: EsNode = site.fn
-          const sigs = [...new Set([...site.signatures, ...(signatures.kernels[kernelId] ?? [])])]
-          const refs: string[] = []
-          for (const signature of sigs) {
-            const r = await compileAhead(store, (pool ??= new CompilePool()), { id: kernelId, source: { code: deps.source, file, ...positionOf(info, fnNode.start) }, deps, signature })
-            if (!r.ok) this.error(diagnosticError(r.result.diagnostics, r.result.sources))
-            rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
-            if (!isBuild) continue
-            if (!compiled.has(r.key)) compiled.set(r.key, { key: r.key, binding: site.binding, wasm: r.wasm })
-            let list = uses.get(r.key)
-            if (!list) uses.set(r.key, (list = []))
-            list.push({ id: kernelId, signature })
-            refs.push(`{ signature: ${JSON.stringify(signature)}, key: ${JSON.stringify(r.key)}, meta: ${JSON.stringify(runtimeMeta(r.meta))}, url: ${artifactPlaceholder(r.key)} }`)
-          }
-          const artifacts = isBuild ? `__kiln_artifacts_${n}` : null
-          if (artifacts) preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}]);`)
-          const data = `{ id: ${JSON.stringify(kernelId)}, source: ${JSON.stringify(deps.source)}, helpers: ${JSON.stringify(deps.helpers)}, constants: ${constantsLiteral(deps.constants)}, strict: ${opts.strict}${artifacts ? `, artifacts: ${artifacts}` : ''} }`
-          injectPluginData(out, site, data)
         }
-        if (preamble.length > 0) {
-          const lastImport = info.ast.body.filter((n: EsNode) => n.type === 'ImportDeclaration').at(-1)
-          const at = lastImport ? lastImport.end : 0
-          out.appendRight(at, `\nimport { loadArtifacts as __kilnLoadArtifacts } from 'kiln';\n${preamble.join('\n')}\n`)
+        return { code: result.code, map: result.map }
+      },
+    },
+
+    hotUpdate: {
+      order: 'post',
+      async handler({ file, type }) {
+        const env = this.environment
+        if (file === signaturesPath()) {
+          // Reloads get the recorded signatures precompiled; pages already running have them.
+          for (const m of indexFor(env.name).all()) for (const mod of env.moduleGraph.getModulesByFile(m.file) ?? []) env.moduleGraph.invalidateModule(mod)
+          return []
         }
-        if (!out.hasChanged()) return null
-        return { code: out.toString(), map: wantMaps ? out.generateMap({ source: file, includeContent: true }) : null }
+        if (!artifactServer) return undefined
+        return kernelHotUpdate({
+          env, index: indexFor(env.name), cache,
+          mode: env.config.consumer === 'client' ? serveMode() : { kind: 'inline' },
+          relative: relativeId,
+          compileCount: () => stats.compiled,
+          done: (summary) => {
+            stats.updates++
+            if (summary.event) stats.events++
+            for (const l of listeners) l(summary)
+          },
+        }, file, type)
       },
     },
 
@@ -212,7 +288,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       filter: { code: PLACEHOLDER },
       handler(code, chunk, outputOptions) {
         const r = placeArtifacts(code, chunk.fileName, opts.artifacts, {
-          artifact: (key) => artifactFor(key) ?? storedArtifact(store, key),
+          artifact: (key) => artifactFor(key) ?? storedArtifact(getStore(), key),
           emit: (name, source) => this.getFileName(this.emitFile({ type: 'asset', name, source })),
         })
         if (!r) return null
@@ -222,6 +298,14 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
     } as Plugin['renderChunk'],
 
     async buildEnd() {
+      // The dev server keeps its workers: the next edit recompiles without loading the compiler again.
+      if (server) return
+      await pool?.close()
+      pool = null
+    },
+
+    async closeBundle() {
+      if (!server) return
       await pool?.close()
       pool = null
     },
@@ -248,23 +332,4 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
 function storedArtifact(store: FileStore, key: string): Artifact | null {
   const { entry } = store.getSync(key)
   return entry ? { key, binding: entry.id.split('#').pop() ?? 'kernel', wasm: entry.wasm, uses: [{ id: entry.id, signature: entry.recipe.signature }] } : null
-}
-
-/** What the runtime reads of an artifact's metadata (the rest stays in the manifest and store). */
-function runtimeMeta(meta: KernelMeta): Pick<KernelMeta, 'exportName' | 'result' | 'constBytes' | 'speculative' | 'variant' | 'mathImports'> & { params: { written: boolean }[] } {
-  return { exportName: meta.exportName, result: meta.result, constBytes: meta.constBytes, speculative: meta.speculative, variant: meta.variant, mathImports: [], params: meta.params.map((p) => ({ written: p.written })) }
-}
-
-/** Output of this plugin carries `__kiln` in the options: transforming it again changes nothing. */
-function isRewritten(site: KernelSite): boolean {
-  return site.options?.type === 'ObjectExpression' && site.options.properties.some((p: EsNode) => p.type === 'Property' && p.key?.name === '__kiln')
-}
-
-/** A dependency module as JS: TypeScript is stripped with Vite's transformer when present. */
-async function readAsJs(path: string): Promise<string> {
-  const code = readFileSync(path, 'utf8')
-  if (!/\.[cm]?tsx?$/.test(path)) return code
-  const vite = (await import('vite').catch(() => null)) as null | { transformWithOxc?: (code: string, file: string, options?: object) => Promise<{ code: string }> }
-  if (!vite?.transformWithOxc) throw new Error(`[kiln] ${path}: reading TypeScript dependencies needs Vite's transformer`)
-  return (await vite.transformWithOxc(code, path, { lang: path.endsWith('x') ? 'tsx' : 'ts' })).code
 }

@@ -123,7 +123,7 @@ function markReassigned(info: ModuleInfo): void {
 }
 
 /** Line (1-based) and column (0-based) of an offset in a module's code. */
-export function positionOf(info: ModuleInfo, offset: number): { line: number; column: number } {
+export function positionOf(info: Pick<ModuleInfo, 'code' | 'lineStarts'>, offset: number): { line: number; column: number } {
   const starts = (info.lineStarts ??= lineStarts(info.code))
   let lo = 0
   let hi = starts.length - 1

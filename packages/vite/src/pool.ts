@@ -49,6 +49,11 @@ export class CompilePool {
     })
   }
 
+  /** Starts the workers now (each loads the compiler), so a dev server's first recompile does not wait for that. */
+  warm(): void {
+    if (!this.started) this.start()
+  }
+
   async close(): Promise<void> {
     const slots = this.slots
     this.slots = []

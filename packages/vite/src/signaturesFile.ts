@@ -1,7 +1,7 @@
 // `kiln.signatures.json`: signatures per kernel id compiled ahead of time in addition to the
 // ones declared in code. Committed with the app; the dev server records into it.
 
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 
 export interface SignaturesFile {
   version: 1
@@ -30,4 +30,18 @@ export function readSignaturesFile(path: string): SignaturesFile {
     if (!Array.isArray(sigs) || !sigs.every((s) => typeof s === 'string')) throw new Error(`${path}: kernels["${id}"] must be an array of signature strings`)
   }
   return d as SignaturesFile
+}
+
+/**
+ * Adds a signature the dev server saw a page call; true when it was new. The file keeps its
+ * other entries and stays sorted by kernel id, so it diffs well in review.
+ */
+export function recordSignature(path: string, id: string, signature: string): boolean {
+  const file = readSignaturesFile(path)
+  const list = file.kernels[id] ?? []
+  if (list.includes(signature)) return false
+  file.kernels[id] = [...list, signature]
+  const kernels = Object.fromEntries(Object.entries(file.kernels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+  writeFileSync(path, `${JSON.stringify({ version: 1, kernels }, null, 2)}\n`)
+  return true
 }
