@@ -78,7 +78,9 @@ export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: '
   if (error) {
     summary.error = String(error.message)
     env.hot.send({ type: 'error', err: overlayError(error) })
-    env.logger.error(`[kiln] ${String(error.message).split('\n')[0]}`, { timestamp: true })
+    // Printed once; a reload's transforms of the same broken module print nothing more.
+    const err = overlayError(error)
+    env.logger.error(`[plugin kiln] ${err.message}${err.frame ? `\n${err.frame}` : ''}`, { timestamp: true, error: Object.assign(error, { plugin: err.plugin }) })
     summary.ms = performance.now() - started
     host.done(summary)
     return [] // the page keeps the previous kernel; nothing reloads into a broken module

@@ -84,6 +84,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   /** Present in the dev server: serves the artifacts pages load. */
   let artifactServer: ArtifactServer | null = null
   let server: ViteDevServer | null = null
+  /** Forgets which error was printed last (a change may bring the same error back, worth printing again). */
+  let errorsPrinted: () => void = () => {}
   const stats: KilnStats = { transforms: 0, compiled: 0, fromStore: 0, updates: 0, events: 0 }
   const listeners = new Set<(s: UpdateSummary) => void>()
 
@@ -165,6 +167,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       server = devServer
       artifactServer = new ArtifactServer(base, compileForPage)
       devServer.middlewares.use(artifactServer.handle)
+      errorsPrinted = printErrorsOnce(devServer.config.logger)
       // The first edit's recompile should not wait for the compiler to load.
       getPool().warm()
     },
@@ -232,7 +235,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
           // The previous kernels stay indexed (they keep answering); the files read so far are watched.
           const prev = index.get(file)
           index.set({ file, kernels: prev?.kernels ?? [], files: new Set([...(prev?.files ?? []), ...e.files]), ordinaryImports: prev?.ordinaryImports ?? new Set(), outside: prev?.outside ?? '', error: e.error })
-          this.error(e.error)
+          // Vite's own errors and its editor links count columns from 1; Rollup's from 0.
+          this.error(isBuild || !e.error.loc ? e.error : { ...e.error, plugin: 'kiln', loc: { ...e.error.loc, column: e.error.loc.column + 1 } })
         }
         stats.transforms++
         if (!result) return null
@@ -265,6 +269,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
           return []
         }
         if (!artifactServer) return undefined
+        if (indexFor(env.name).modulesReading(file).length > 0) errorsPrinted()
         return kernelHotUpdate({
           env, index: indexFor(env.name), cache,
           mode: env.config.consumer === 'client' ? serveMode() : { kind: 'inline' },
@@ -332,4 +337,26 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
 function storedArtifact(store: FileStore, key: string): Artifact | null {
   const { entry } = store.getSync(key)
   return entry ? { key, binding: entry.id.split('#').pop() ?? 'kernel', wasm: entry.wasm, uses: [{ id: entry.id, signature: entry.recipe.signature }] } : null
+}
+
+/**
+ * Vite transforms a module ahead of the page's request for it ("pre-transform") and again on the
+ * request; a failing transform is logged both times. The same Kiln error for the same file is
+ * printed once (again only after a change in between).
+ */
+function printErrorsOnce(logger: ViteDevServer['config']['logger']): () => void {
+  const error = logger.error.bind(logger)
+  let last: string | null = null
+  logger.error = (msg, options) => {
+    const e = options?.error as { pluginCode?: unknown; message?: string; id?: string } | undefined
+    if (typeof e?.pluginCode === 'string' && e.pluginCode.startsWith('KILN_')) {
+      const text = `${e.id}\0${e.message}`
+      if (text === last) return
+      last = text
+    }
+    error(msg, options)
+  }
+  return () => {
+    last = null
+  }
 }

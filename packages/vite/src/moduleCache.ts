@@ -75,7 +75,9 @@ function syntaxError(path: string, code: string, e: unknown): ModuleSyntaxError 
   let offset = typeof err.pos === 'number' ? err.pos : -1
   if (offset < 0 && err.loc) offset = offsetOf(code, err.loc.line, err.loc.column)
   if (offset < 0 && err.errors?.[0]?.labels?.[0]) offset = err.errors[0].labels[0].start
-  const message = (err.errors?.[0]?.message ?? err.message ?? String(e)).split('\n')[0].replace(/\s*\(\d+:\d+\)$/, '')
+  // Rolldown's message starts "Parse failed with 1 error:" and says what on the next line.
+  const lines = (err.errors?.[0]?.message ?? err.message ?? String(e)).split('\n').map((l) => l.trim()).filter((l) => l && !/^Parse failed with \d+ errors?:?$/i.test(l))
+  const message = (lines[0] ?? 'syntax error').replace(/\s*\(\d+:\d+\)$/, '')
   return new ModuleSyntaxError(path, code, Math.max(0, Math.min(offset, code.length)), message)
 }
 
