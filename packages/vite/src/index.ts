@@ -183,6 +183,16 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
     watchChange(id, change) {
       cache.fileChanged(id, change.event)
       if (id === signaturesPath()) signatures = readSignaturesFile(id)
+      // Vite only soft-invalidates the importers of a changed module, keeping their transforms:
+      // a kernel module's transform has the changed file's constants and helpers baked in, so
+      // every kernel module whose closure includes the file is invalidated for good (Vitest
+      // reruns and page reloads then transform it again; the dev server's hot update does so now).
+      if (server) {
+        for (const [name, index] of indexes) {
+          const graph = server.environments[name]?.moduleGraph
+          for (const m of index.modulesReading(id)) for (const mod of graph?.getModulesByFile(m.file) ?? []) graph!.invalidateModule(mod)
+        }
+      }
     },
 
     // The compiler's binaryen imports `node:module` only when it runs under Node. In a browser
