@@ -50,6 +50,8 @@ export interface HotUpdateHost {
 
 export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: 'create' | 'update' | 'delete'): Promise<EnvironmentModuleNode[] | undefined> {
   const { env, index } = host
+  const trace = process.env.KILN_TRACE ? (...a: unknown[]) => console.error('[trace]', file, ...a) : () => {}
+  trace('hotUpdate', env.name, type)
   const affected = new Set(index.modulesReading(file))
   // A file that appears may be the one a failed kernel could not resolve.
   if (type !== 'update') for (const m of index.failed()) affected.add(m)
@@ -67,7 +69,9 @@ export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: '
       env.moduleGraph.invalidateModule(mod)
       if (!mod.url) continue
       try {
+        trace('transformRequest', mod.url)
         await env.transformRequest(mod.url)
+        trace('transformed', mod.url)
       } catch (e) {
         error ??= e as Error & Record<string, unknown>
       }

@@ -141,6 +141,9 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
 
     config(_config: unknown, env: { isSsrBuild?: boolean }) {
       return {
+        // The dev server compiles for pages, so its dependency optimizer need not follow the
+        // runtime's lazy import of the compiler and pre-bundle binaryen (15 MB) on every cold start.
+        optimizeDeps: { exclude: ['@kiln/compiler'] },
         // Server builds must emit the artifacts too: SSR loads them from disk.
         ...(env.isSsrBuild ? { build: { ssrEmitAssets: true } } : {}),
         // Module workers are bundled separately; kernels in them are precompiled the same way.
