@@ -76,7 +76,7 @@ describe('vite dev: compiled in Node, served, hot-swapped in place', () => {
       expect(c.tier, name).toBe('aot')
       expect(c.value, name).toBe(expected[name])
     }
-    expect(await fromWorker()).toEqual({ tier: 'aot', value: expected.brighten })
+    expect(await waitUntil(fromWorker, (w) => w.tier === 'aot', 30_000)).toEqual({ tier: 'aot', value: expected.brighten })
     expect(requests.some((u) => /\/@kiln\/wasm\/[0-9a-f]{64}\.wasm$/.test(u))).toBe(true)
     expect(compilerRequests(requests)).toEqual([])
   })

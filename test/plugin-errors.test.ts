@@ -63,7 +63,7 @@ describe('build errors', () => {
 describe('idempotence', () => {
   test('transforming already-transformed output changes nothing', async () => {
     const plugin = kiln({ cacheDir: join(dir, '..', '..', '..', '.tmp', 'idem-cache'), report: false })
-    plugin.configResolved({ root: resolve(dir, '../app'), command: 'serve', cacheDir: join(dir, '..', '..', '..', '.tmp', 'idem-vite') })
+    plugin.configResolved({ root: resolve(dir, '../app'), command: 'serve' })
     const file = resolve(dir, '../app/src/filters.js')
     const ctx = {
       resolve: async (source: string, importer: string) => ({ id: resolve(importer, '..', source), external: false }),
