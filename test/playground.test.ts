@@ -7,7 +7,8 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { build } from 'vite'
 import { afterAll, expect, test, vi } from 'vitest'
-import { compilerChunks, visitPreview } from './support/browser.js'
+import { compilerChunks, launchBrowser, visitPreview } from './support/browser.js'
+import { startDevServer, waitUntil } from './support/dev.js'
 
 const root = resolve(import.meta.dirname, '..')
 const dir = join(root, 'test', '.tmp', `playground-${process.pid}`)
@@ -65,5 +66,33 @@ test('the playground runs precompiled kernels in Chromium; a constant edit recom
   for (const r of after.results) {
     expect(r.tier, r.name).toBe('aot')
     expect(r.same, r.name).toBe(true)
+  }
+})
+
+test('under vite dev the playground runs compiled code from the server; a helper edit reloads it with fresh kernels, never stale', async () => {
+  const devDir = join(root, 'test', '.tmp', `playground-dev-${process.pid}`)
+  rmSync(devDir, { recursive: true, force: true })
+  cpSync(join(root, 'playground'), devDir, { recursive: true, filter: (src) => !/[\\/](node_modules|dist)$/.test(src) })
+  const { server } = await startDevServer({ dir: devDir })
+  const browser = await launchBrowser()
+  try {
+    const page = await browser.context.newPage()
+    await page.goto(server.resolvedUrls!.local[0])
+    const rows = (): Promise<Row[] | undefined> => page.evaluate(() => (window as unknown as { __playground?: Row[] }).__playground)
+    const worker = (): Promise<{ tier: string; same: boolean } | undefined> => page.evaluate(() => (window as unknown as { __playgroundWorker?: { tier: string; same: boolean } }).__playgroundWorker)
+    const first = (await waitUntil(rows, (r) => r !== undefined, 60_000))!
+    for (const r of first) expect([r.name, r.tier, r.same]).toEqual([r.name, 'aot', true])
+    expect(await waitUntil(worker, (w) => w !== undefined, 30_000)).toEqual({ tier: 'aot', same: true })
+    // clamp (behind lib/index.js) is used by the kernels and by their plain twins: Vite reloads the
+    // page, and each kernel must equal its twin again, from compiled code.
+    const color = join(devDir, 'src/lib/color.js')
+    await page.evaluate(() => ((window as unknown as { __playground?: unknown }).__playground = undefined))
+    writeFileSync(color, readFileSync(color, 'utf8').replace('x > hi ? hi : x', 'x > hi ? hi - 3 : x'))
+    const after = (await waitUntil(rows, (r) => r !== undefined, 60_000))!
+    for (const r of after) expect([r.name, r.tier, r.same]).toEqual([r.name, 'aot', true])
+  } finally {
+    await browser.close()
+    await server.close()
+    rmSync(devDir, { recursive: true, force: true })
   }
 })

@@ -1,6 +1,11 @@
-// The playground page: runs every kernel against plain JS, draws two of them, and starts a
-// module worker that runs a kernel from its own precompiled artifact.
-import { HEIGHT, WIDTH, cases, runCase } from './run.js'
+// The playground page: once every kernel runs compiled code, runs each against its plain-JS
+// twin, draws two of them, and starts a module worker that runs a kernel of its own. Under
+// `vite dev` the artifacts come from the dev server (tier aot too). The plain twins share the
+// kernels' helpers, so an edit to a helper or constant reloads the page and the table is
+// computed again: a kernel left stale would show as a mismatch.
+import { HEIGHT, WIDTH, cases, ready, runCase } from './run.js'
+
+await ready()
 
 const results = []
 const outputs = {}
@@ -20,7 +25,7 @@ draw('fractal', outputs.mandelbrot[0])
 const body = document.querySelector('#results tbody')
 for (const r of results) {
   const tr = document.createElement('tr')
-  const cells = [r.name, r.tier, r.same ? 'yes' : 'NO', r.jsMs.toFixed(2), r.wasmMs.toFixed(2), `${(r.jsMs / r.wasmMs).toFixed(2)}×`]
+  const cells = [r.name, r.tier, r.same ? 'yes' : r.tier === 'js' ? 'not compiled' : 'NO', r.jsMs.toFixed(2), r.wasmMs.toFixed(2), `${(r.jsMs / r.wasmMs).toFixed(2)}×`]
   cells.forEach((text, i) => {
     const td = document.createElement('td')
     td.textContent = text

@@ -91,7 +91,7 @@ export function recordingLogger(): Logger & { lines: string[] } {
 }
 
 /** Starts Vite's dev server on the app (127.0.0.1, a free port). */
-export async function startDevServer(app: App, logger = recordingLogger()): Promise<{ server: ViteDevServer; url: string; api: KilnPluginApi; logger: typeof logger }> {
+export async function startDevServer(app: Pick<App, 'dir'>, logger = recordingLogger()): Promise<{ server: ViteDevServer; url: string; api: KilnPluginApi; logger: typeof logger }> {
   const { createServer } = await import('vite')
   const server = await createServer({ root: app.dir, configFile: join(app.dir, 'vite.config.js'), customLogger: logger, clearScreen: false, server: { host: '127.0.0.1', port: 0 } })
   await server.listen()
