@@ -1,10 +1,11 @@
 // `pnpm bench`: ratios measured in one run on this machine.
 //  1. per corpus kernel: compiled time vs plain JS, on zero-copy arrays and on copied arrays;
 //  2. compile time per kernel (compiler loaded), and the compiler's load time (fresh processes);
-//  3. dispatch overhead of a cached signature vs calling the wasm export directly.
+//  3. dispatch overhead of a cached signature vs calling the wasm export directly;
+//  4. cold starts, builds (bench/build-bench.mjs) and the dev loop (bench/dev-bench.mjs).
 
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { alloc, FileStore, free, kernel, reserveMemory } from 'kiln'
@@ -237,3 +238,11 @@ console.log(`${pad('generated (200 kernels, 100 files)', 36, true)}${pad(fmt(big
 console.log(`\n  warm Kiln build over the plain build (200 kernels, median of pairs):  ${pct(big.overhead)}  (target ≤ 15%: ${check(big.overhead <= 0.15)})`)
 console.log(`  cold compile rate ((cold − warm) time, ${availableParallelism()} cores):                ${rate.toFixed(0)} kernels/s  (target ≥ 10: ${check(rate >= 10)})`)
 console.log(`  analysis alone, 200 kernels:                                         ${fmt(big.analysisMs)} ms  (target ≤ 1000 ms: ${check(big.analysisMs <= 1000)})`)
+
+// Dev-loop figures (bench/dev-bench.mjs): Chromium when it is there.
+if (existsSync(process.env.KILN_CHROMIUM ?? '/usr/bin/chromium')) {
+  const { devBench, printDevBench } = await import('./dev-bench.mjs')
+  printDevBench(await devBench(quick ? { edits: 3, colds: 1, warms: 3 } : { edits: 10, colds: 3, warms: 10 }), check, pad)
+} else {
+  console.log('\nDev loop: skipped (no Chromium at /usr/bin/chromium; `apt-get install -y chromium`)')
+}

@@ -35,7 +35,7 @@ test('the playground runs precompiled kernels in Chromium; a constant edit recom
   rmSync(dir, { recursive: true, force: true })
   cpSync(join(root, 'playground'), dir, { recursive: true, filter: (src) => !/[\\/](node_modules|dist)$/.test(src) })
   const first = await buildPlayground()
-  expect(first).toMatch(/\[kiln\] 7 kernel signature\(s\)/)
+  expect(first).toMatch(/\[kiln\] 8 kernel signature\(s\)/)
   expect(first).toMatch(/\[kiln\] worker bundle: 7 kernel signature\(s\)/)
 
   const run = await runInChromium()
@@ -61,7 +61,7 @@ test('the playground runs precompiled kernels in Chromium; a constant edit recom
   const compiled = [...second.matchAll(/^(\S+)\s+\(.*?\) => \S+\s+\d+\s+[\d.]+\s+compiled$/gm)].map((m) => m[1])
   expect(compiled.sort()).toEqual(['src/kernels/image.js#grayscale', 'src/kernels/stats.js#histogram'])
   expect(second).toMatch(/\[kiln\] worker bundle: 7 kernel signature\(s\): 2 compiled, 5 from the cache/)
-  expect(second).toMatch(/\[kiln\] 7 kernel signature\(s\): 0 compiled, 7 from the cache/)
+  expect(second).toMatch(/\[kiln\] 8 kernel signature\(s\): 0 compiled, 8 from the cache/)
   const after = await runInChromium()
   for (const r of after.results) {
     expect(r.tier, r.name).toBe('aot')

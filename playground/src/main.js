@@ -3,9 +3,12 @@
 // `vite dev` the artifacts come from the dev server (tier aot too). The plain twins share the
 // kernels' helpers, so an edit to a helper or constant reloads the page and the table is
 // computed again: a kernel left stale would show as a mismatch.
-import { HEIGHT, WIDTH, cases, ready, runCase } from './run.js'
+import { onHotSwap } from 'kiln'
+import { tone } from './kernels/tone.js'
+import { HEIGHT, WIDTH, cases, ready, runCase, testImage } from './run.js'
 
-await ready()
+await Promise.all([ready(), tone.ready()])
+window.__kilnReadyAt = performance.now()
 
 const results = []
 const outputs = {}
@@ -42,3 +45,21 @@ worker.onmessage = (e) => {
   document.getElementById('worker').textContent = `worker: mandelbrot ran as ${e.data.tier}, ${e.data.same ? 'same result as JS' : 'DIFFERENT FROM JS'}`
   window.__playgroundWorker = e.data
 }
+
+// The live panel: `tone` redrawn whenever the dev server swaps a kernel in.
+let swaps = 0
+function drawTone() {
+  const px = testImage()
+  tone(px, 0.6)
+  let sum = 0
+  for (let i = 0; i < px.length; i++) sum += px[i]
+  draw('tone', px)
+  document.getElementById('tone-info').textContent = `tone: ${tone.tier('(u8c[], f64) => void')}, checksum ${sum}, hot-swapped ${swaps} time(s)`
+  window.__tone = { tier: tone.tier('(u8c[], f64) => void'), checksum: sum, swaps, at: performance.now() }
+}
+drawTone()
+onHotSwap((ids, ms) => {
+  swaps++
+  window.__lastSwapMs = ms
+  drawTone()
+})

@@ -26,7 +26,7 @@ type Swap = (update: KernelUpdate, modules: AotModule[]) => void
 const SWAP = Symbol('kiln.swap')
 const live = new Map<string, Set<WeakRef<{ [SWAP]?: Swap }>>>()
 const handled = new WeakSet<object>()
-const listeners = new Set<(ids: string[]) => void>()
+const listeners = new Set<(ids: string[], ms: number) => void>()
 
 /** Makes `kernel` swappable by updates for `id`; the registry does not keep it alive. */
 export function registerHot(id: string, kernel: object, swap: Swap): void {
@@ -40,6 +40,7 @@ export function registerHot(id: string, kernel: object, swap: Swap): void {
 export async function hotUpdate(payload: HotPayload): Promise<void> {
   if (handled.has(payload)) return
   handled.add(payload)
+  const started = performance.now()
   const swapped: string[] = []
   await Promise.all(payload.kernels.map(async (update) => {
     const targets = [...(live.get(update.id) ?? [])]
@@ -53,11 +54,15 @@ export async function hotUpdate(payload: HotPayload): Promise<void> {
     swapped.push(update.id)
   }))
   closeErrorOverlay()
-  if (swapped.length > 0) for (const l of listeners) l(swapped)
+  const ms = performance.now() - started
+  if (swapped.length > 0) for (const l of listeners) l(swapped, ms)
 }
 
-/** Calls `listener` with the ids of the kernels each hot update swapped (after they swapped). */
-export function onHotSwap(listener: (ids: string[]) => void): () => void {
+/**
+ * Calls `listener` after each hot update swapped kernels in this realm, with their ids and the
+ * milliseconds the swap took here (loading and compiling the new artifacts, instantiating them).
+ */
+export function onHotSwap(listener: (ids: string[], ms: number) => void): () => void {
   listeners.add(listener)
   return () => listeners.delete(listener)
 }
