@@ -3,6 +3,7 @@
 // the app's current source run as plain JS in Node; "no reload" is a value kept in page state.
 // The steps run in order on one server, as a developer's session would.
 
+import { execFileSync } from 'node:child_process'
 import { request } from 'node:http'
 import { readFileSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -241,5 +242,8 @@ describe('vite dev: compiled in Node, served, hot-swapped in place', () => {
     expect(api.stats().compiled).toBe(0)
     expect(api.stats().fromStore).toBeGreaterThan(0)
     expect(compilerRequests(requests)).toEqual([])
+    // One store per project: the CLI, run from the app, lists what the dev server compiled.
+    const ls = execFileSync(process.execPath, [join(repoRoot, 'packages/kiln/bin/kiln.mjs'), 'cache', 'ls'], { cwd: app.dir, encoding: 'utf8', env: { ...process.env, KILN_CACHE_DIR: '' } })
+    for (const id of ['brighten', 'ramp', 'taps', 'sharedA', 'sharedB', 'lone', 'scaled', 'sum']) expect(ls).toContain(`src/kernels.js#${id}`)
   })
 })

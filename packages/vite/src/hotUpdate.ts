@@ -50,8 +50,6 @@ export interface HotUpdateHost {
 
 export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: 'create' | 'update' | 'delete'): Promise<EnvironmentModuleNode[] | undefined> {
   const { env, index } = host
-  const trace = process.env.KILN_TRACE ? (...a: unknown[]) => console.error('[trace]', file, ...a) : () => {}
-  trace('hotUpdate', env.name, type)
   const affected = new Set(index.modulesReading(file))
   // A file that appears may be the one a failed kernel could not resolve.
   if (type !== 'update') for (const m of index.failed()) affected.add(m)
@@ -69,9 +67,7 @@ export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: '
       env.moduleGraph.invalidateModule(mod)
       if (!mod.url) continue
       try {
-        trace('transformRequest', mod.url)
         await env.transformRequest(mod.url)
-        trace('transformed', mod.url)
       } catch (e) {
         error ??= e as Error & Record<string, unknown>
       }
@@ -109,9 +105,15 @@ export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: '
     summary.event = true
   }
   summary.ms = performance.now() - started
-  for (const c of summary.changed) env.logger.info(`[kiln] ${c.id}: ${c.why} changed → recompiled${summary.compiled ? '' : ' (from the store)'}`, { timestamp: true })
+  for (const c of summary.changed) {
+    const k = index.kernel(c.id)!
+    const compiled = k.compiled.filter((x) => !x.hit)
+    const how = compiled.length > 0 ? `recompiled in ${compiled.reduce((t, x) => t + x.ms, 0).toFixed(0)} ms` : 'from the store'
+    env.logger.info(`[kiln] ${c.id}: ${c.why} changed, ${how}`, { timestamp: true })
+  }
   if (summary.event && updates.length > 0) {
-    env.logger.info(`[kiln] hot swap (${env.name}): ${updates.map((u) => u.id).join(', ')}, ${summary.ms.toFixed(0)} ms${summary.kernelOnly ? ', no module re-run' : ''}`, { timestamp: true })
+    const how = summary.kernelOnly ? 'swapped in place, no reload' : 'swapped; Vite updates the modules that use the file'
+    env.logger.info(`[kiln] hot swap (${env.name}): ${updates.map((u) => u.id).join(', ')} ${how} (${summary.ms.toFixed(0)} ms)`, { timestamp: true })
   }
   host.done(summary)
   return summary.kernelOnly ? [] : undefined

@@ -118,7 +118,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
     }
     stats[r.hit ? 'fromStore' : 'compiled']++
     artifactServer!.add(r.key, r.wasm)
-    const c = { signature, key: r.key, wasm: r.wasm, meta: r.meta }
+    const c = { signature, key: r.key, wasm: r.wasm, meta: r.meta, hit: r.hit, ms: r.hit ? 0 : r.ms }
     if (!kernel.compiled.some((x) => x.signature === signature)) kernel.compiled.push(c)
     if (recordSignature(signaturesPath(), id, signature)) {
       signatures = readSignaturesFile(signaturesPath())

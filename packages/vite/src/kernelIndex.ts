@@ -15,6 +15,10 @@ export interface CompiledSignature {
   key: string
   wasm: Uint8Array
   meta: KernelMeta
+  /** Read from the store (or memory) rather than compiled. */
+  hit: boolean
+  /** Compile time (0 for a hit). */
+  ms: number
 }
 
 export interface KernelRecord {

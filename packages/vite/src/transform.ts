@@ -112,7 +112,7 @@ export async function transformKernels(code: string, file: string, host: Transfo
       const r = await compileAhead(host.store, host.pool(), { id: kernelId, source: { code: deps.source, file, ...at }, deps, signature })
       if (!r.ok) throw new PluginError(diagnosticError(r.result.diagnostics, r.result.sources), record.files)
       rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
-      kernel.compiled.push({ signature, key: r.key, wasm: r.wasm, meta: r.meta })
+      kernel.compiled.push({ signature, key: r.key, wasm: r.wasm, meta: r.meta, hit: r.hit, ms: r.hit ? 0 : r.ms })
     }
     const refs = kernel.compiled.map((c) => artifactRef(c, host.mode))
     const artifacts = `__kiln_artifacts_${n}`
