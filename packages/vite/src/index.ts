@@ -171,8 +171,9 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
       artifactServer = new ArtifactServer(base, compileForPage)
       devServer.middlewares.use(artifactServer.handle)
       errorsPrinted = printErrorsOnce(devServer.config.logger)
-      // The first edit's recompile should not wait for the compiler to load.
-      getPool().warm()
+      // The first edit's recompile should not wait for the compiler to load (Vitest's server,
+      // which most often just runs the tests once, loads it on its first compile instead).
+      if (!process.env.VITEST) getPool().warm()
     },
 
     buildStart() {
