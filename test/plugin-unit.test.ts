@@ -1,7 +1,12 @@
 // The plugin's pure pieces, without a bundler: discovery, folding, dependency resolution over
 // an in-memory module graph.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { codeOutside, describeChange, kernelOnlyFunctions, ordinaryImportSources } from '../packages/vite/src/kernelIndex.js'
+import { ModuleCache, ModuleSyntaxError } from '../packages/vite/src/moduleCache.js'
 import { collectDependencies, DependencyError } from '../packages/vite/src/deps.js'
 import { findKernels, mayHaveKernels } from '../packages/vite/src/discover.js'
 import { readModule, type ModuleInfo } from '../packages/vite/src/moduleInfo.js'
@@ -173,5 +178,86 @@ describe('artifact placement', () => {
     expect(relativeUrl('main.js', 'assets/a.wasm')).toBe('./assets/a.wasm')
     expect(placeArtifacts('no placeholders', 'main.js', 'chunk', { artifact: () => null, emit: () => '' })).toBeNull()
     expect(() => placeArtifacts(code, 'main.js', 'chunk', { artifact: () => null, emit: () => '' })).toThrow(/did not compile/)
+  })
+})
+
+describe('the dev index: which edits only kernels can see', () => {
+  const code = `
+    import { kernel } from 'kiln'
+    import { clamp } from './color.js'
+    import { GAIN, SCALE } from './config.js'
+    import * as R from './ramp.js'
+    import './side-effect.js'
+    export { lerp } from './lerp.js'
+    function declaredOnly(x) { return clamp(x, 0, 1) * GAIN }
+    export function twin(x) { return R.ramp(x) }
+    export const a = kernel(declaredOnly, { cache: true })
+    export const b = kernel(twin, { cache: true })
+    export const c = kernel(function inline(x) { return x * SCALE }, { cache: true })
+    document.title = String(SCALE)
+  `
+  const info = readModule('/m.js', code)
+  const sites = findKernels(info)
+
+  test('kernel-only functions: inline ones and declared ones nothing else names', () => {
+    const only = kernelOnlyFunctions(info, sites)
+    expect(only.map((fn) => fn.id?.name)).toEqual(['declaredOnly', 'inline'])
+  })
+
+  test('ordinary imports: used outside kernel-only functions, side effects and re-exports', () => {
+    const ordinary = ordinaryImportSources(info, kernelOnlyFunctions(info, sites))
+    // clamp is used only inside declaredOnly; SCALE also by ordinary code; R by an exported twin.
+    expect([...ordinary].sort()).toEqual(['./config.js', './lerp.js', './ramp.js', './side-effect.js', 'kiln'])
+  })
+
+  test('the code outside kernel-only functions ignores edits inside them', () => {
+    const only = kernelOnlyFunctions(info, sites)
+    const edited = code.replace('x * SCALE', 'x * SCALE + 1')
+    const editedInfo = readModule('/m.js', edited)
+    expect(codeOutside(edited, kernelOnlyFunctions(editedInfo, findKernels(editedInfo)))).toBe(codeOutside(code, only))
+    const outsideEdit = code.replace('String(SCALE)', 'String(SCALE + 1)')
+    const outsideInfo = readModule('/m.js', outsideEdit)
+    expect(codeOutside(outsideEdit, kernelOnlyFunctions(outsideInfo, findKernels(outsideInfo)))).not.toBe(codeOutside(code, only))
+  })
+
+  test('why a kernel changed, in a few words', () => {
+    const deps = { source: 'function k(x) { return f(x) * G }', helpers: { f: 'function f(x) { return x }' }, helperLocations: { f: { id: '/app/src/f.js', line: 1, column: 0 } }, constants: { G: 1.5, W: [1, 2] }, files: [] }
+    const rel = (f: string): string => f.replace('/app/', '')
+    expect(describeChange(undefined, deps, rel)).toBe('new')
+    expect(describeChange(deps, { ...deps, helpers: { f: 'function f(x) { return -x }' } }, rel)).toBe('helper f (src/f.js)')
+    expect(describeChange(deps, { ...deps, constants: { G: 2, W: [1, 3] } }, rel)).toBe('G 1.5 → 2, W [1, 2] → [1, 3]')
+    expect(describeChange(deps, { ...deps, source: 'function k(x) { return f(x) }' }, rel)).toBe('body')
+  })
+})
+
+describe('the module cache is keyed by what is on disk', () => {
+  test('a module is parsed again only when its text changed; resolutions drop when files come or go', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-cache-'))
+    try {
+      const file = join(dir, 'm.js')
+      writeFileSync(file, 'export const A = 1\n')
+      const cache = new ModuleCache()
+      const first = await cache.read(file)
+      expect(await cache.read(file)).toBe(first)
+      writeFileSync(file, 'export const A = 2\n')
+      const second = await cache.read(file)
+      expect(second).not.toBe(first)
+      expect(second.code).toContain('A = 2')
+      let resolves = 0
+      const resolve = async (): Promise<string> => (resolves++, file)
+      await cache.resolve('./m.js', join(dir, 'x.js'), resolve)
+      await cache.resolve('./m.js', join(dir, 'y.js'), resolve)
+      expect(resolves).toBe(1)
+      cache.fileChanged(file, 'update')
+      await cache.resolve('./m.js', join(dir, 'x.js'), resolve)
+      expect(resolves).toBe(1)
+      cache.fileChanged(join(dir, 'new.js'), 'create')
+      await cache.resolve('./m.js', join(dir, 'x.js'), resolve)
+      expect(resolves).toBe(2)
+      writeFileSync(file, 'export const A = \n')
+      await expect(cache.read(file)).rejects.toBeInstanceOf(ModuleSyntaxError)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
