@@ -88,6 +88,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
   let errorsPrinted: () => void = () => {}
   const stats: KilnStats = { transforms: 0, compiled: 0, fromStore: 0, updates: 0, events: 0 }
   const listeners = new Set<(s: UpdateSummary) => void>()
+  /** The hot update in progress, per environment. */
+  const hotQueue = new Map<string, Promise<unknown>>()
 
   const signaturesPath = (): string => resolve(root, opts.signaturesFile)
   /** One store per project for the plugin, the runtime under Node, Vitest and the CLI. */
@@ -284,7 +286,10 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         }
         if (!artifactServer) return undefined
         if (indexFor(env.name).modulesReading(file).length > 0) errorsPrinted()
-        return kernelHotUpdate({
+        // One change at a time per environment: a later edit is handled after an earlier one's
+        // transforms are done, so an older transform can never be the last word.
+        const previous = hotQueue.get(env.name) ?? Promise.resolve()
+        const handled = previous.then(() => kernelHotUpdate({
           env, index: indexFor(env.name), cache,
           mode: env.config.consumer === 'client' ? serveMode() : { kind: 'inline' },
           relative: relativeId,
@@ -294,7 +299,9 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
             if (summary.event) stats.events++
             for (const l of listeners) l(summary)
           },
-        }, file, type)
+        }, file, type))
+        hotQueue.set(env.name, handled.catch(() => {}))
+        return handled
       },
     },
 
