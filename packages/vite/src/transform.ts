@@ -16,7 +16,7 @@ import { artifactPlaceholder } from './emit.js'
 import { dependencyError, diagnosticError, syntaxError } from './errors.js'
 import { codeOutside, kernelOnlyFunctions, ordinaryImportSources, type CompiledSignature, type KernelRecord, type ModuleRecord } from './kernelIndex.js'
 import { ModuleSyntaxError, type ModuleCache } from './moduleCache.js'
-import { positionOf, readModule, type EsNode, type Parse } from './moduleInfo.js'
+import { positionOf, readModule, type EsNode, type ModuleInfo, type Parse } from './moduleInfo.js'
 import type { CompilePool } from './pool.js'
 import type { ReportRow } from './report.js'
 import { constantsLiteral, injectPluginData } from './rewrite.js'
@@ -74,15 +74,19 @@ export async function transformKernels(code: string, file: string, host: Transfo
   const kernelOnly = kernelOnlyFunctions(info, sites)
   const record: ModuleRecord = { file, kernels: [], files: new Set([file]), ordinaryImports: new Set(), outside: codeOutside(code, kernelOnly), error: null }
   const resolve = (source: string, importer: string): Promise<string | null> => host.cache.resolve(source, importer, () => host.resolve(source, importer))
+  /** One read of each file per transform: the transform works on one snapshot of its dependencies. */
+  const read = new Map<string, Promise<ModuleInfo>>()
   const load: ModuleHost['load'] = async (source, importer) => {
     const path = await resolve(source, importer)
     if (!path) return null
-    // Watched before reading: a file that fails to parse is watched too, and fixing it re-runs this transform.
-    if (!record.files.has(path)) {
+    let info = read.get(path)
+    if (!info) {
+      // Watched before reading: a file that fails to parse is watched too, and fixing it re-runs this transform.
       record.files.add(path)
       host.addWatchFile(path)
+      read.set(path, (info = host.cache.read(path, host.parse)))
     }
-    return host.cache.read(path, host.parse)
+    return info
   }
   for (const source of ordinaryImportSources(info, kernelOnly)) {
     const path = await resolve(source, file)
