@@ -60,6 +60,20 @@ describe('build errors', () => {
   })
 })
 
+describe('TypeScript sources', () => {
+  test('an error in a TypeScript helper points at the .ts file as written', async () => {
+    const m = await buildError('typescript.ts')
+    expect(m).toContain(`${where('typescript-helper.ts', '{ value: x }')}: KILN_OBJECT`)
+    expect(m).toMatch(/> +4 \|   const box: Box = \{ value: x \}/)
+  })
+
+  test('an error in a TypeScript kernel module points at its own source, types and all', async () => {
+    const m = await buildError('typescript-own.ts')
+    expect(m).toContain(`${where('typescript-own.ts', '[a[0], a[1]]')}: KILN_OBJECT`)
+    expect(m).toMatch(/> +6 \|   const pair: \[number, number\] = \[a\[0\], a\[1\]\]/)
+  })
+})
+
 describe('idempotence', () => {
   test('transforming already-transformed output changes nothing', async () => {
     const plugin = kiln({ cacheDir: join(dir, '..', '..', '..', '.tmp', 'idem-cache'), report: false })

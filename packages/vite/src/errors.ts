@@ -3,7 +3,8 @@
 import { codeFrame, diagnosticLocation, formatDiagnostic, type Diagnostic, type SourceText } from '@kiln/compiler/diagnostics'
 import type { RollupError } from 'rollup'
 import type { DependencyProblem } from './deps.js'
-import type { ModuleSyntaxError } from './moduleCache.js'
+import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping'
+import type { ModuleSyntaxError, OriginalSource } from './moduleCache.js'
 import { positionOf } from './moduleInfo.js'
 
 export function diagnosticError(diagnostics: Diagnostic[], sources: readonly SourceText[]): RollupError {
@@ -46,5 +47,25 @@ export function syntaxError(e: ModuleSyntaxError): RollupError {
     id: e.file,
     loc: { file: e.file, line, column },
     frame: codeFrame(source, { file: e.file, start: e.offset, end: Math.min(e.offset + 1, e.code.length) }),
+  }
+}
+
+/**
+ * An error located in JS that Kiln read after a transform (TypeScript stripped, a framework's
+ * output) pointed back at the file as its author wrote it: message, `loc` and frame.
+ */
+export function locateInOriginal(error: RollupError, original: OriginalSource | undefined): RollupError {
+  if (!original || !error.loc?.file) return error
+  const at = originalPositionFor(new TraceMap(original.map as ConstructorParameters<typeof TraceMap>[0]), { line: error.loc.line, column: error.loc.column })
+  if (at.line === null || at.column === null) return error
+  const { file } = error.loc
+  const lines = original.code.split('\n')
+  const start = lines.slice(0, at.line - 1).reduce((n, l) => n + l.length + 1, 0) + at.column
+  const token = /^[\w$]+|^\S/.exec(original.code.slice(start))?.[0].length ?? 1
+  return {
+    ...error,
+    message: error.message.replace(`${file}:${error.loc.line}:${error.loc.column + 1}`, `${file}:${at.line}:${at.column + 1}`),
+    loc: { file, line: at.line, column: at.column },
+    frame: codeFrame({ code: original.code, file }, { file, start, end: start + token }),
   }
 }

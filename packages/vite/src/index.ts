@@ -14,10 +14,10 @@ import { mayHaveKernels, prefilter } from './discover.js'
 import { ArtifactServer } from './devServer.js'
 import { buildReport, type ReportRow } from './report.js'
 import { PLACEHOLDER, placeArtifacts, type Artifact, type Placed } from './emit.js'
-import { diagnosticError } from './errors.js'
+import { diagnosticError, locateInOriginal } from './errors.js'
 import { kernelHotUpdate, type UpdateSummary } from './hotUpdate.js'
 import { KernelIndex } from './kernelIndex.js'
-import { ModuleCache } from './moduleCache.js'
+import { ModuleCache, type OriginalSource } from './moduleCache.js'
 import { resolveOptions, type KilnPluginOptions } from './options.js'
 import { readSignaturesFile, recordSignature, type SignaturesFile } from './signaturesFile.js'
 import { artifactData, PluginError, transformKernels, type ArtifactMode } from './transform.js'
@@ -248,6 +248,8 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
           })
         } catch (e) {
           if (!(e instanceof PluginError)) throw e
+          // Point at the source as written: this module's through the transforms before ours, a dependency's through TypeScript stripping.
+          e.error = locateInOriginal(e.error, e.error.loc?.file === file ? ownOriginal(this, file) : cache.original(e.error.loc?.file ?? ''))
           // The previous kernels stay indexed (they keep answering); the files read so far are watched.
           const prev = index.get(file)
           index.set({ file, kernels: prev?.kernels ?? [], files: new Set([...(prev?.files ?? []), ...e.files]), ordinaryImports: prev?.ordinaryImports ?? new Set(), outside: prev?.outside ?? '', error: e.error })
@@ -379,5 +381,17 @@ function printErrorsOnce(logger: ViteDevServer['config']['logger']): () => void 
   }
   return () => {
     last = null
+  }
+}
+
+/** A module's text before the transforms that ran ahead of this plugin, with the map back to it (none when nothing changed it). */
+function ownOriginal(ctx: unknown, file: string): OriginalSource | undefined {
+  if (!/\.(?:[cm]?tsx?|jsx|vue|svelte|astro)$/.test(file)) return undefined
+  try {
+    const map = (ctx as { getCombinedSourcemap(): OriginalSource['map'] & { sourcesContent?: (string | null)[] } }).getCombinedSourcemap()
+    const code = map.sourcesContent?.[0]
+    return code ? { code, map } : undefined
+  } catch {
+    return undefined
   }
 }

@@ -13,8 +13,15 @@ export class ModuleSyntaxError extends Error {
   }
 }
 
+/** A file's own text and the source map from the JS Kiln read back to it (TypeScript is stripped first). */
+export interface OriginalSource {
+  code: string
+  map: { version: number; mappings: string; sources: string[]; names: string[] }
+}
+
 export class ModuleCache {
   private modules = new Map<string, { text: string; info: Promise<ModuleInfo> }>()
+  private originals = new Map<string, OriginalSource>()
   private resolutions = new Map<string, Promise<string | null>>()
 
   /** Reads `path` as it is on disk now; parses it again only when its text changed. */
@@ -22,7 +29,9 @@ export class ModuleCache {
     const text = readFileSync(path, 'utf8')
     const known = this.modules.get(path)
     if (known && known.text === text) return known.info
-    const info = toJs(path, text).then((js) => {
+    this.originals.delete(path)
+    const info = toJs(path, text).then(({ code: js, map }) => {
+      if (map) this.originals.set(path, { code: text, map })
       try {
         return readModule(path, js, parse)
       } catch (e) {
@@ -32,6 +41,11 @@ export class ModuleCache {
     this.modules.set(path, { text, info })
     info.catch(() => this.modules.get(path)?.info === info && this.modules.delete(path))
     return info
+  }
+
+  /** The original of a file read as transformed JS (TypeScript), for locations in errors. */
+  original(path: string): OriginalSource | undefined {
+    return this.originals.get(path)
   }
 
   /** `resolve(source, importer)` once per specifier and importing directory until a file is created or deleted. */
@@ -58,12 +72,13 @@ export class ModuleCache {
 }
 
 /** A dependency module as JS: TypeScript is stripped with Vite's transformer when present. */
-async function toJs(path: string, code: string): Promise<string> {
-  if (!/\.[cm]?tsx?$/.test(path)) return code
-  const vite = (await import('vite').catch(() => null)) as null | { transformWithOxc?: (code: string, file: string, options?: object) => Promise<{ code: string }> }
+async function toJs(path: string, code: string): Promise<{ code: string; map: OriginalSource['map'] | null }> {
+  if (!/\.[cm]?tsx?$/.test(path)) return { code, map: null }
+  const vite = (await import('vite').catch(() => null)) as null | { transformWithOxc?: (code: string, file: string, options?: object) => Promise<{ code: string; map?: OriginalSource['map'] | null }> }
   if (!vite?.transformWithOxc) throw new Error(`[kiln] ${path}: reading TypeScript dependencies needs Vite's transformer`)
   try {
-    return (await vite.transformWithOxc(code, path, { lang: path.endsWith('x') ? 'tsx' : 'ts' })).code
+    const r = await vite.transformWithOxc(code, path, { lang: path.endsWith('x') ? 'tsx' : 'ts', sourcemap: true })
+    return { code: r.code, map: r.map ?? null }
   } catch (e) {
     throw syntaxError(path, code, e)
   }

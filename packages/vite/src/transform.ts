@@ -23,7 +23,7 @@ import { constantsLiteral, injectPluginData } from './rewrite.js'
 
 /** A bundler error the hook reports with `this.error`. */
 export class PluginError extends Error {
-  constructor(readonly error: RollupError, readonly files: ReadonlySet<string> = new Set()) {
+  constructor(public error: RollupError, readonly files: ReadonlySet<string> = new Set()) {
     super(error.message)
   }
 }
