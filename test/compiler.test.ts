@@ -117,6 +117,12 @@ describe('the key', () => {
     expect(kernelKey({ ...base, signature: '(f32) => f64' }).key).not.toBe(k)
     expect(kernelKey({ ...base, optimizeLevel: 2 }).key).not.toBe(k)
   })
+  test('a literal keeps its type: a number and the string of its digits differ', () => {
+    // They collided once: an edit from `2` to `"2"` was served the old module instead of its error.
+    const withString = { ...base, source: 'function k(a) { return clamp(a * "2") }' }
+    expect(kernelKey(withString).key).not.toBe(kernelKey({ ...base, source: 'function k(a) { return clamp(a * 2) }' }).key)
+    expect(kernelKey({ ...base, source: 'function k(a) { return a > 0 ? "1" : 1 }' }).key).not.toBe(kernelKey({ ...base, source: 'function k(a) { return a > 0 ? 1 : 1 }' }).key)
+  })
   test('an unused dependency does not change it', () => {
     expect(kernelKey({ ...base, deps: { ...base.deps, other: 'function other() { return 1 }' }, constants: { GAIN: 2, UNUSED: 7 } }).key).toBe(kernelKey(base).key)
   })

@@ -17,8 +17,9 @@ export interface App {
   dir: string
   /**
    * Replaces `from` (which must be there) with `to` in a file of the app. Writes to one file are
-   * spaced 150 ms apart: file watchers fold a second write within ~100 ms into the first (a
-   * person does not save twice that fast).
+   * spaced 500 ms apart: the file watcher (chokidar) can fold a second write that comes while it
+   * is still looking at the first, and on a loaded machine that takes a while (a person does not
+   * save one file twice that fast).
    */
   edit(file: string, from: string, to: string): Promise<void>
   read(file: string): string
@@ -34,7 +35,7 @@ export function copyApp(tmp: string, name: string): App {
     dir,
     async edit(file, from, to) {
       const path = join(dir, file)
-      const wait = (lastWrite.get(path) ?? 0) + 150 - Date.now()
+      const wait = (lastWrite.get(path) ?? 0) + 500 - Date.now()
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
       lastWrite.set(path, Date.now())
       const text = readFileSync(path, 'utf8')

@@ -65,7 +65,8 @@ function normalize(code: string): { text: string; names: Set<string> } {
     if (positionKeys.has(k)) return undefined
     if (v && typeof v === 'object') v = seeThroughSsr(v)
     if (v && typeof v === 'object' && v.type === 'Identifier') names.add(v.name)
-    if (typeof v === 'number') return canonicalNumber(v)
+    // Numbers as objects: as strings they would equal string literals of the same digits.
+    if (typeof v === 'number') return { number: canonicalNumber(v) }
     if (typeof v === 'bigint') return `${v}n`
     return v
   })
