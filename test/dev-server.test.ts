@@ -231,6 +231,20 @@ describe('vite dev: compiled in Node, served, hot-swapped in place', () => {
     }
   })
 
+  test('server-side rendering in the dev server: ssrLoadModule runs compiled code, fresh after an edit', async () => {
+    const load = async (): Promise<Cases> => ((await server.ssrLoadModule('/src/cases.js')) as { compute(): Cases }).compute()
+    const perPage = async (): Promise<Record<string, number>> => {
+      const { sum: _, ...rest } = await plainResults(app, tmp)
+      return rest
+    }
+    const before = await perPage()
+    expect(matches(await load(), before)).toBe(true)
+    await app.edit('src/shared.js', 'return 2 * x - 1', 'return 2 * x - 2')
+    const after = await perPage()
+    expect(after.sharedA).not.toBe(before.sharedA)
+    await waitUntil(load, (c) => matches(c, after))
+  })
+
   test('a restarted server with a warm store compiles nothing, and a new browser profile never loads the compiler', async () => {
     await browser.close()
     await server.close()
