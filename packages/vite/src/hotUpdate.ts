@@ -29,6 +29,8 @@ export interface UpdateSummary {
   changed: { id: string; why: string }[]
   /** Signatures compiled (not read from the store) for this change. */
   compiled: number
+  /** Time those compiles took (part of `ms`). */
+  compileMs: number
   /** Whether a `kiln:update` event went out. */
   event: boolean
   /** Whether Vite's own HMR was left out (only kernels see the edit). */
@@ -74,7 +76,7 @@ export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: '
     }
   }
 
-  const summary: UpdateSummary = { file, environment: env.name, changed: [], compiled: host.compileCount() - compilesBefore, event: false, kernelOnly: false, error: null, ms: 0 }
+  const summary: UpdateSummary = { file, environment: env.name, changed: [], compiled: host.compileCount() - compilesBefore, compileMs: 0, event: false, kernelOnly: false, error: null, ms: 0 }
   if (error) {
     summary.error = String(error.message)
     env.hot.send({ type: 'error', err: overlayError(error) })
@@ -108,7 +110,9 @@ export async function kernelHotUpdate(host: HotUpdateHost, file: string, type: '
   for (const c of summary.changed) {
     const k = index.kernel(c.id)!
     const compiled = k.compiled.filter((x) => !x.hit)
-    const how = compiled.length > 0 ? `recompiled in ${compiled.reduce((t, x) => t + x.ms, 0).toFixed(0)} ms` : 'from the store'
+    const ms = compiled.reduce((t, x) => t + x.ms, 0)
+    summary.compileMs += ms
+    const how = compiled.length > 0 ? `recompiled in ${ms.toFixed(0)} ms` : 'from the store'
     env.logger.info(`[kiln] ${c.id}: ${c.why} changed, ${how}`, { timestamp: true })
   }
   if (summary.event && updates.length > 0) {
