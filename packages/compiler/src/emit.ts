@@ -95,6 +95,8 @@ export function emitWasm(input: EmitInput): EmitOutput {
       m.addFunctionImport(internal, 'Math', name, binaryen.createType(new Array(arity).fill(binaryen.f64)), binaryen.f64)
     }
     if (constBytes > 0) addConstantInit(m, ctx.constBase, constBytes)
+    // Only empty constant arrays: every index is out of bounds, but the (dead) address still names the base.
+    else if (constLayout.size > 0) m.addGlobal(ctx.constBase, binaryen.i32, false, m.i32.const(0))
 
     if (!m.validate()) throw new Error('internal: generated module does not validate')
     binaryen.setOptimizeLevel(input.optimizeLevel)

@@ -267,7 +267,8 @@ function inferInstance(
           if (ra && ra.lo >= 0) return intRange(ra.lo >>> k, ra.hi >>> k)
           return intRange(0, 2 ** (32 - k) - 1)
         }
-        return ra && ra.lo >= 0 ? intRange(ra.lo, ra.hi) : f64
+        // A count of 0 to 31: anything from x itself down to 0.
+        return ra && ra.lo >= 0 ? intRange(0, ra.hi) : f64
       }
     }
     throw new Error(`internal: arith ${op}`)
@@ -542,7 +543,10 @@ function inferInstance(
             const t = expr(e.value)
             if (v === null) return t.kind === 'array' || t.kind === 'void' ? f64 : t
             const step = incrementOf(e.value, v)
-            assign(v, step ? stepType(v, step.step, step.dir, e.span) : t, e.span)
+            const stepped = step ? stepType(v, step.step, step.dir, e.span) : t
+            // `v = v + K` bounded by the loop's test, as `v += K` is: the sum itself is then an int of that range.
+            if (step && stepped.kind === 'int') s.types.set(e.value, stepped)
+            assign(v, stepped, e.span)
             return vars[v] ?? f64
           }
           const op = e.op.slice(0, -1)
