@@ -17,6 +17,13 @@ interface Fixture {
 
 const E: number[] = []
 
+/** A helper whose local is written, never read (so it lives as ToInt32 of itself). */
+function tiny(a: number): boolean {
+  // @ts-expect-error never read, on purpose
+  let v = 0
+  return (v = 5e-324 * a) == 0
+}
+
 const fixtures: Fixture[] = [
   // 1. A boolean result came back as 1 or 0.
   { name: 'bool result, declared', fn: (a: number, b: number) => a < b, signature: '(f64, f64) => bool', argSets: [() => [1, 2], () => [2, 1], () => [NaN, 1]] },
@@ -38,6 +45,43 @@ const fixtures: Fixture[] = [
     },
     signature: '(i32, i32) => f64',
     argSets: [() => [0, 31], () => [1, 30], () => [0, 0]],
+  },
+  // 4. An assignment used as a value gave ToInt32 of the value when the local is only read as a bitwise operand.
+  {
+    name: 'assignment as a value, local read only by |',
+    fn: (a: number) => {
+      let x = 0
+      const y = (x = a * 0.5)
+      return y + (x | 0)
+    },
+    signature: '(f64) => f64',
+    argSets: [() => [3], () => [-7], () => [5e9]],
+  },
+  {
+    name: '>>>= as a value',
+    fn: (a: number) => {
+      let x = a
+      return (x >>>= 0)
+    },
+    signature: '(i32) => f64',
+    argSets: [() => [-1], () => [5], () => [-2147483648]],
+  },
+  {
+    name: 'assignment as an index, local never read',
+    fn: (a: Float64Array, x: number) => {
+      // @ts-expect-error never read, on purpose
+      let s = 0
+      a[(s = x * 0.5)] = 7
+    },
+    signature: '(f64[], f64) => void',
+    argSets: [() => [new Float64Array(4), 3], () => [new Float64Array(4), 4], () => [new Float64Array(4), -1]],
+  },
+  {
+    name: 'assignment of a subnormal in a helper, compared',
+    fn: (a: number) => (tiny(a) ? 1 : 2),
+    deps: { tiny },
+    signature: '(f64) => f64',
+    argSets: [() => [1], () => [0], () => [-1]],
   },
   // 5. An empty constant array crashed the compiler.
   { name: 'indexing an empty constant array', fn: (i: number) => E[i] + 1, deps: { E }, signature: '(i32) => f64', argSets: [() => [0], () => [-1], () => [3]] },

@@ -547,7 +547,8 @@ function inferInstance(
             // `v = v + K` bounded by the loop's test, as `v += K` is: the sum itself is then an int of that range.
             if (step && stepped.kind === 'int') s.types.set(e.value, stepped)
             assign(v, stepped, e.span)
-            return vars[v] ?? f64
+            // The expression's value is the value assigned; a wrapped local keeps only ToInt32 of it.
+            return wrapped.has(v) && isNumeric(t) ? t : vars[v] ?? f64
           }
           const op = e.op.slice(0, -1)
           if (bitwiseOps.has(op)) s.int32Uses.add(e.target)
@@ -562,7 +563,7 @@ function inferInstance(
             ? stepType(v, rhs, op === '+' ? 1 : -1, e.span)
             : arith(op, cur.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : cur, rhs)
           assign(v, t, e.span)
-          return vars[v] ?? f64
+          return wrapped.has(v) && isNumeric(t) ? t : vars[v] ?? f64
         }
         return indexAssign(e.target, e.op, e.value, e.span)
       }

@@ -449,6 +449,15 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const v = varOf(e.target)
       const vt = inst.vars[v]
       const local = varLocals[v][0]
+      if (inst.wrapped.has(v) && t.kind === 'f64') {
+        // A wrapped local keeps ToInt32 of what it is given, but the expression's value is the
+        // whole value: in JS, (x = 2.5) is 2.5, and (x >>>= 0) with x = -1 is 4294967295.
+        const whole = e.op === '='
+          ? lowerTo(e.value, f64)
+          : arith(e.op.slice(0, -1), m.local.get(local, binaryen.i32), vt, lower(e.value), typeOf(e.value), f64)
+        const value = tempSet(whole, binaryen.f64)
+        return m.block(null, [value.set, m.local.set(local, m.call(ctx.helper('toInt32'), [value.get()], binaryen.i32)), value.get()], binaryen.f64)
+      }
       if (e.op === '=') return m.local.tee(local, assignedValue(e.value, v), wasmType(vt))
       const op = e.op.slice(0, -1)
       const rt = typeOf(e.value)
