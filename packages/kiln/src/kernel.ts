@@ -6,7 +6,7 @@ import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSig
 import { loadArtifacts, type AotModule, type ArtifactRef, type PluginData } from './artifacts.js'
 import { KilnError } from './errors.js'
 import { plainFunction, registerHot } from './hot.js'
-import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
+import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, variantLabel, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
 
 /** What serves a signature: a precompiled artifact, a persistent store, a compile in this process, or plain JS. */
@@ -56,6 +56,8 @@ interface Variant {
   safe: Variant | null
   /** A speculative call of this class trapped: do not speculate again. */
   bailed: boolean
+  /** It did not compile: the general module serves its class (never retried). */
+  failed: boolean
 }
 
 /** Zero-copy arrays a speculative call may write are snapshotted first, up to this many bytes. */
@@ -116,6 +118,8 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     ? { id, code: plugin.source, helpers: plugin.helpers, constants: plugin.constants }
     : { id, code: Function.prototype.toString.call(fn), ...splitDeps(id, options.deps ?? {}) }
   const warnedSignatures = new Set<string>()
+  /** Signatures whose variants hit an internal error (said once each). */
+  const warnedInternal = new Set<string>()
   const entries: Entry[] = []
   const byKey = new Map<string, Entry>()
   const declared: Entry[] = []
@@ -234,7 +238,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
    * JS serves meanwhile): speculative on in-bounds integer loads unless `safe`.
    */
   const startVariant = (e: Entry, cls: number, safe: boolean): Variant => {
-    const v: Variant = { ready: null, pending: Promise.resolve(), safe: null, bailed: false }
+    const v: Variant = { ready: null, pending: Promise.resolve(), safe: null, bailed: false, failed: false }
     const req = request(e, { ...variantAssumptions(e.params, cls), trapOutOfBounds: !safe })
     const arrive = (ready: ReadyKernel): Promise<void> | undefined => {
       v.ready = ready
@@ -252,8 +256,13 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       .then(instantiateKernel)
       .then(arrive)
       .catch((err: unknown) => {
-        if (!safe) e.variants.delete(cls)
-        console.error(`[kiln] kernel ${id} ${e.signature} stays plain JS: it does not compile.\n${err instanceof Error ? err.message : String(err)}`)
+        v.failed = true
+        // An error in the kernel itself fails the general module too, which reports it. Anything
+        // else is Kiln's bug: said once per signature, while the general module serves the calls.
+        if (err instanceof KilnError && err.code !== 'KILN_INTERNAL') return
+        if (warnedInternal.has(e.paramKey)) return
+        warnedInternal.add(e.paramKey)
+        console.error(`[kiln] KILN_INTERNAL: kernel ${id} ${e.signature}: a range-specialized variant (${variantLabel(req.assume!)}) hit an internal compiler error; the general module serves these calls instead. This is a bug in Kiln: please report it with the kernel's source.\n${err instanceof Error ? err.message : String(err)}`)
       })
     return v
   }
@@ -302,13 +311,15 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   const call = function (this: unknown, ...args: unknown[]): unknown {
     const e = findEntry(args)
     if (e.coerce) coerceArgs(e.params, args)
-    const cls = e.specializable && !e.aot && !devServer ? variantClass(e.params, args) : -1
+    let cls = e.specializable && !e.aot && !devServer ? variantClass(e.params, args) : -1
     if (cls >= 0) {
       const v = e.variants.get(cls) ?? startVariant(e, cls, false)
       if (v.ready) {
         const out = runVariant(e, cls, v, args)
         if (out !== NOT_RUN) return out
       }
+      // A variant (or the safe twin it needs) that failed hands its class to the general module.
+      if (v.failed || v.safe?.failed) cls = -1
     }
     if (e.declared && !e.pending) compileInBackground(e)
     if (e.ready) {

@@ -105,7 +105,7 @@ function logLookup(req: ModuleRequest, outcome: string): void {
   console.error(`[kiln cache] ${req.source.id} ${req.signature}${variant}: ${outcome}`)
 }
 
-function variantLabel(a: Assumptions): string {
+export function variantLabel(a: Assumptions): string {
   const ranges = (a.intRanges ?? []).flatMap((r, i) => (r ? [`p${i}∈[${r[0]},${r[1]}]`] : []))
   return [...ranges, a.trapOutOfBounds ? 'speculative' : 'safe'].join(' ')
 }
