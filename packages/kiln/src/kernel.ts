@@ -257,8 +257,9 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       .then(arrive)
       .catch((err: unknown) => {
         v.failed = true
-        // An error in the kernel itself fails the general module too, which reports it. Anything
-        // else is Kiln's bug: said once per signature, while the general module serves the calls.
+        // The general module serves this class now. An error in the kernel itself fails it too,
+        // and it reports that; anything else is Kiln's bug, said here once per signature.
+        if (!e.pending) compileInBackground(e)
         if (err instanceof KilnError && err.code !== 'KILN_INTERNAL') return
         if (warnedInternal.has(e.paramKey)) return
         warnedInternal.add(e.paramKey)
