@@ -83,6 +83,21 @@ const fixtures: Fixture[] = [
     signature: '(f64) => f64',
     argSets: [() => [1], () => [0], () => [-1]],
   },
+  // Valid JS that was rejected: logical assignment.
+  {
+    name: '||= and &&= on locals and elements',
+    fn: (a: Float64Array, x: number) => {
+      let y = x
+      y ||= 7
+      let z = x
+      z &&= z * 2
+      a[0] ||= y
+      a[1] &&= z
+      return (y ||= 1) + (z &&= 3) + a[0] + a[1]
+    },
+    signature: '(f64[], f64) => f64',
+    argSets: [() => [Float64Array.of(0, 5), 0], () => [Float64Array.of(2, 0), 3], () => [Float64Array.of(NaN, -0), NaN], () => [new Float64Array(0), -0]],
+  },
   // 5. An empty constant array crashed the compiler.
   { name: 'indexing an empty constant array', fn: (i: number) => E[i] + 1, deps: { E }, signature: '(i32) => f64', argSets: [() => [0], () => [-1], () => [3]] },
   // 6. `v = v + K` bounded by the loop, with v starting near the top of the int32 range, crashed the compiler.

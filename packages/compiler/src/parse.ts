@@ -180,6 +180,23 @@ class Converter {
   }
 
   /** An assignment or update target: a name or `a[i]`. */
+  /**
+   * `t ||= v` is `t || (t = v)` and `t &&= v` is `t && (t = v)`: the target is read once more,
+   * which is the same only when reading it has no effect, so an index must be a name or a number.
+   */
+  logicalAssign(node: EsNode, op: '||' | '&&', span: Span): Expr {
+    const left = node.left
+    const plainIndex = left.type === 'MemberExpression' && left.computed && left.object.type === 'Identifier' && (left.property.type === 'Identifier' || (left.property.type === 'Literal' && typeof left.property.value === 'number'))
+    if (left.type !== 'Identifier' && !plainIndex) {
+      return this.bad('KILN_OPERATOR', `\`${op}=\` is supported on a local or \`a[i]\` with a name or number as index`, node, ['read the element into a local first'])
+    }
+    const read = this.expr(left)
+    const target = this.target(left)
+    const value = this.expr(node.right)
+    if (!target) return { kind: 'Num', value: 0, span }
+    return { kind: 'Logical', op, left: read, right: { kind: 'Assign', op: '=', target, value, span }, span }
+  }
+
   target(node: EsNode): NameRef | IndexExpr | null {
     if (node.type === 'Identifier') {
       if (node.name === 'arguments') {
@@ -264,6 +281,7 @@ class Converter {
         return { kind: 'Cond', test: this.expr(node.test), then: this.expr(node.consequent), else: this.expr(node.alternate), span }
       case 'AssignmentExpression': {
         const op = node.operator as string
+        if (op === '||=' || op === '&&=') return this.logicalAssign(node, op.slice(0, 2) as '||' | '&&', span)
         if (op !== '=' && !(op.endsWith('=') && arithOps.has(op.slice(0, -1)))) {
           return this.bad('KILN_OPERATOR', `the \`${op}\` operator is outside the kernel language`, node)
         }
