@@ -98,6 +98,30 @@ const fixtures: Fixture[] = [
     signature: '(f64[], f64) => f64',
     argSets: [() => [Float64Array.of(0, 5), 0], () => [Float64Array.of(2, 0), 3], () => [Float64Array.of(NaN, -0), NaN], () => [new Float64Array(0), -0]],
   },
+  // Valid JS that was rejected: a labelled block left with `break label`; inside it, an unlabelled
+  // `break` or `continue` still belongs to the enclosing loop.
+  {
+    name: 'labelled block with break label',
+    fn: (a: Float64Array, limit: number) => {
+      let s = 0
+      for (let i = 0; i < a.length; i++) {
+        check: {
+          if (a[i] < 0) break check
+          if (a[i] > limit) break
+          if (a[i] === 0) continue
+          s += a[i]
+        }
+        s += 0.5
+      }
+      found: {
+        for (let j = 0; j < a.length; j++) if (a[j] === limit) break found
+        s = -s
+      }
+      return s
+    },
+    signature: '(f64[], f64) => f64',
+    argSets: [() => [Float64Array.of(1, -2, 0, 3, 9, 4), 5], () => [Float64Array.of(1, 5, 2), 5], () => [new Float64Array(0), 1], () => [Float64Array.of(NaN, 2), 2]],
+  },
   // 5. An empty constant array crashed the compiler.
   { name: 'indexing an empty constant array', fn: (i: number) => E[i] + 1, deps: { E }, signature: '(i32) => f64', argSets: [() => [0], () => [-1], () => [3]] },
   // 6. `v = v + K` bounded by the loop, with v starting near the top of the int32 range, crashed the compiler.

@@ -44,11 +44,14 @@ export type Stmt =
   | { kind: 'Break'; label: string | null; span: Span }
   | { kind: 'Continue'; label: string | null; span: Span }
   | { kind: 'Return'; value: Expr | null; span: Span }
-  | { kind: 'Block'; body: Stmt[]; span: Span }
+  /** `label` is set for a labelled block, which `break label` leaves. */
+  | { kind: 'Block'; body: Stmt[]; label?: string; span: Span }
   | { kind: 'ExprStmt'; expr: Expr; span: Span }
   | { kind: 'Empty'; span: Span }
 
 export type LoopStmt = Extract<Stmt, { kind: 'For' | 'While' | 'DoWhile' }>
+/** What a `break` leaves: a loop, or a labelled block. */
+export type BreakTarget = LoopStmt | Extract<Stmt, { kind: 'Block' }>
 
 export interface Param { name: string; span: Span }
 

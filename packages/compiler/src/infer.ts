@@ -784,7 +784,7 @@ function stmtCanComplete(st: Stmt, func: ResolvedFunction): boolean {
   switch (st.kind) {
     case 'Return': case 'Break': case 'Continue': return false
     case 'If': return stmtCanComplete(st.then, func) || (st.else ? stmtCanComplete(st.else, func) : true)
-    case 'Block': return canComplete(st.body, func)
+    case 'Block': return canComplete(st.body, func) || func.breakTargets.has(st)
     case 'For': case 'While': case 'DoWhile':
       return !isConstantTrue(st.test) || func.breakTargets.has(st)
     case 'Let': case 'ExprStmt': case 'Empty': return true

@@ -3,7 +3,7 @@
 // (clamp for u8c, wrap for ints, round for f32), NaN for out-of-bounds reads.
 
 import binaryen from 'binaryen'
-import type { Expr, IndexExpr, LoopStmt, NameRef, Stmt } from './ast.js'
+import type { BreakTarget, Expr, IndexExpr, NameRef, Stmt } from './ast.js'
 import { unreachable } from './ast.js'
 import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
@@ -62,7 +62,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     return paramTypes.length + localTypes.length - 1
   }
   const varLocals: number[][] = inst.vars.map((t) => wasmParams(t).map(addLocal))
-  const labels = new Map<LoopStmt, { brk: string; cont: string; top: string }>()
+  const labels = new Map<BreakTarget, { brk: string; cont: string; top: string }>()
   let labelCounter = 0
 
   // Parameter entry: copy each wasm parameter into its var's locals, converting as needed.
@@ -506,7 +506,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     return m.block(null, [...a.setup, old.set, next.set, a.valid === null ? store : m.if(a.valid(), store), value], wasmType(t))
   }
 
-  function loopLabels(l: LoopStmt): { brk: string; cont: string; top: string } {
+  function loopLabels(l: BreakTarget): { brk: string; cont: string; top: string } {
     let x = labels.get(l)
     if (!x) {
       const n = labelCounter++
@@ -562,7 +562,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         if (inst.result.kind === 'void') return m.block(null, [dropValue(s.value), m.return()])
         return m.return(lowerTo(s.value, inst.result))
       case 'Block':
-        return stmts(s.body)
+        return s.label ? m.block(loopLabels(s).brk, s.body.map(stmt)) : stmts(s.body)
       case 'ExprStmt':
         return dropValue(s.expr)
       case 'Empty':

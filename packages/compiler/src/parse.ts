@@ -147,7 +147,8 @@ class Converter {
       case 'LabeledStatement': {
         const body = node.body
         if (body.type === 'ForStatement' || body.type === 'WhileStatement' || body.type === 'DoWhileStatement') return this.stmt(body, node.label.name)
-        this.fail('KILN_STATEMENT', 'labels are allowed only on loops', node)
+        if (body.type === 'BlockStatement') return { kind: 'Block', body: this.statements(body.body), label: node.label.name, span }
+        this.fail('KILN_STATEMENT', 'labels are allowed only on loops and blocks', node)
         return { kind: 'Empty', span }
       }
       case 'TryStatement':

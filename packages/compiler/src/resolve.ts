@@ -1,7 +1,7 @@
 // Kernel AST + the names the program provides (helpers, constants, Math) → a binding for
 // every name reference, the locals of each function, jump targets, and helper call graph.
 
-import type { Declarator, Expr, FunctionNode, LoopStmt, NameRef, Stmt } from './ast.js'
+import type { BreakTarget, Declarator, Expr, FunctionNode, LoopStmt, NameRef, Stmt } from './ast.js'
 import { unreachable } from './ast.js'
 import { diagnostic, type Diagnostic, type Span } from './diagnostics.js'
 import { mathConstants, mathFunctions } from './math.js'
@@ -30,10 +30,10 @@ export interface ResolvedFunction {
   fn: FunctionNode
   vars: VarInfo[]
   names: Map<NameRef, Binding>
-  /** Each break/continue → the loop it leaves or continues. */
-  jumps: Map<Stmt, LoopStmt>
-  /** Loops that some `break` leaves (they can complete even with a constant-true test). */
-  breakTargets: Set<LoopStmt>
+  /** Each break/continue → the loop (or, for `break label`, the labelled block) it leaves or continues. */
+  jumps: Map<Stmt, BreakTarget>
+  /** Loops and blocks that some `break` leaves (they can complete even with a constant-true test). */
+  breakTargets: Set<BreakTarget>
   /** For each loop: ids of vars assigned anywhere inside it (test, update, body). */
   assignedInLoop: Map<LoopStmt, Map<number, number>>
   /** For each loop: ids of vars assigned inside its body only. */
@@ -63,6 +63,8 @@ export function resolveNames(name: string, fn: FunctionNode, program: ProgramNam
     assignedInLoop: new Map(), assignedInBody: new Map(), calls: new Set(), decls: new Map(),
   }
   const loops: { loop: LoopStmt; label: string | null; inBody: boolean }[] = []
+  /** Labelled blocks around the statement being resolved, innermost last. */
+  const labelledBlocks: Extract<Stmt, { kind: 'Block' }>[] = []
   const root: Scope = { vars: new Map(), pending: new Set(), parent: null }
 
   const declare = (scope: Scope, n: string, span: Span, constant: boolean, isParam: boolean, init: Expr | null): number => {
@@ -254,10 +256,13 @@ export function resolveNames(name: string, fn: FunctionNode, program: ProgramNam
     for (const s of body) stmt(scope, s)
   }
 
-  const findLoop = (s: Stmt, label: string | null, isContinue: boolean): LoopStmt | null => {
+  const findLoop = (s: Stmt, label: string | null, isContinue: boolean): BreakTarget | null => {
     for (let i = loops.length - 1; i >= 0; i--) {
       if (label === null || loops[i].label === label) return loops[i].loop
     }
+    // `break label` may leave a labelled block (the parser rejects `continue` to one).
+    const block = label !== null && !isContinue ? labelledBlocks.findLast((b) => b.label === label) : undefined
+    if (block) return block
     out.push(diagnostic('KILN_STATEMENT', `\`${isContinue ? 'continue' : 'break'}\` outside a loop`, s.span))
     return null
   }
@@ -327,7 +332,9 @@ export function resolveNames(name: string, fn: FunctionNode, program: ProgramNam
         if (s.value) expr(scope, s.value)
         return
       case 'Block':
+        if (s.label) labelledBlocks.push(s)
         block(scope, s.body)
+        if (s.label) labelledBlocks.pop()
         return
       case 'ExprStmt':
         expr(scope, s.expr)
