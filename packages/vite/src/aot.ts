@@ -6,6 +6,7 @@ import { kernelKey } from '@kiln/compiler/key'
 import { rawKeyText } from '@kiln/compiler/raw'
 import type { FileStore } from 'kiln'
 import type { KernelDeps } from './deps.js'
+import type { CompiledSignature } from './kernelIndex.js'
 import type { CompilePool } from './pool.js'
 
 export interface AotInput {
@@ -44,4 +45,9 @@ export async function compileAhead(store: FileStore, pool: CompilePool, input: A
     recipe: { source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature },
   })
   return { ok: true, key, wasm: result.wasm, meta: result.meta, hit: false, ms }
+}
+
+/** A successful result as the dependency index keeps it for one signature. */
+export function compiledSignature(signature: string, r: Extract<AotResult, { ok: true }>): CompiledSignature {
+  return { signature, key: r.key, wasm: r.wasm, meta: r.meta, hit: r.hit, ms: r.hit ? 0 : r.ms }
 }

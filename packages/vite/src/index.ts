@@ -8,7 +8,7 @@ import { defaultCacheDir, FileStore } from 'kiln'
 import { parseSignature } from '@kiln/compiler/signature'
 import type { Plugin } from 'rollup'
 import type { DevEnvironment, ViteDevServer } from 'vite'
-import { compileAhead } from './aot.js'
+import { compileAhead, compiledSignature } from './aot.js'
 import { CompilePool } from './pool.js'
 import { mayHaveKernels, prefilter } from './discover.js'
 import { ArtifactServer } from './devServer.js'
@@ -120,10 +120,11 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
     }
     stats[r.hit ? 'fromStore' : 'compiled']++
     artifactServer!.add(r.key, r.wasm)
-    const c = { signature, key: r.key, wasm: r.wasm, meta: r.meta, hit: r.hit, ms: r.hit ? 0 : r.ms }
+    const c = compiledSignature(signature, r)
     if (!kernel.compiled.some((x) => x.signature === signature)) kernel.compiled.push(c)
-    if (recordSignature(signaturesPath(), id, signature)) {
-      signatures = readSignaturesFile(signaturesPath())
+    const recorded = recordSignature(signaturesPath(), id, signature)
+    if (recorded) {
+      signatures = recorded
       server?.config.logger.info(`[kiln] ${id}: new signature ${signature} ${r.hit ? 'read from the store' : `compiled (${r.ms.toFixed(0)} ms)`}, recorded in ${opts.signaturesFile}`, { timestamp: true })
     }
     return { status: 200, body: { artifacts: [artifactData(c, serveMode())] } }

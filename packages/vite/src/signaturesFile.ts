@@ -33,15 +33,15 @@ export function readSignaturesFile(path: string): SignaturesFile {
 }
 
 /**
- * Adds a signature the dev server saw a page call; true when it was new. The file keeps its
- * other entries and stays sorted by kernel id, so it diffs well in review.
+ * Adds a signature the dev server saw a page call; the file as written when it was new, else
+ * null. The file keeps its other entries and stays sorted by kernel id, so it diffs well in review.
  */
-export function recordSignature(path: string, id: string, signature: string): boolean {
+export function recordSignature(path: string, id: string, signature: string): SignaturesFile | null {
   const file = readSignaturesFile(path)
   const list = file.kernels[id] ?? []
-  if (list.includes(signature)) return false
+  if (list.includes(signature)) return null
   file.kernels[id] = [...list, signature]
   const kernels = Object.fromEntries(Object.entries(file.kernels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   writeFileSync(path, `${JSON.stringify({ version: 1, kernels }, null, 2)}\n`)
-  return true
+  return { version: 1, kernels }
 }

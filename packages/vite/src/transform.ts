@@ -9,7 +9,7 @@ import type { KernelMeta } from '@kiln/compiler'
 import type { FileStore } from 'kiln'
 import MagicString from 'magic-string'
 import type { RollupError, RollupLog, SourceMap } from 'rollup'
-import { compileAhead } from './aot.js'
+import { compileAhead, compiledSignature } from './aot.js'
 import { collectDependencies, DependencyError, type ModuleHost } from './deps.js'
 import { findKernels, type KernelSite } from './discover.js'
 import { artifactPlaceholder } from './emit.js'
@@ -116,7 +116,7 @@ export async function transformKernels(code: string, file: string, host: Transfo
       const r = await compileAhead(host.store, host.pool(), { id: kernelId, source: { code: deps.source, file, ...at }, deps, signature })
       if (!r.ok) throw new PluginError(diagnosticError(r.result.diagnostics, r.result.sources), record.files)
       rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
-      kernel.compiled.push({ signature, key: r.key, wasm: r.wasm, meta: r.meta, hit: r.hit, ms: r.hit ? 0 : r.ms })
+      kernel.compiled.push(compiledSignature(signature, r))
     }
     const refs = kernel.compiled.map((c) => artifactRef(c, host.mode))
     const artifacts = `__kiln_artifacts_${n}`
