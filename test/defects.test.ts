@@ -24,6 +24,17 @@ function tiny(a: number): boolean {
   return (v = 5e-324 * a) == 0
 }
 
+/** A helper whose last parameter may be missing. */
+function withDefault(x: number, y?: number): number {
+  if (y === undefined) return x
+  return x + y
+}
+
+// @ts-expect-error y is read only to show it is undefined
+function undefinedParam(x: number, y: number): number {
+  return y
+}
+
 const fixtures: Fixture[] = [
   // 1. A boolean result came back as 1 or 0.
   { name: 'bool result, declared', fn: (a: number, b: number) => a < b, signature: '(f64, f64) => bool', argSets: [() => [1, 2], () => [2, 1], () => [NaN, 1]] },
@@ -34,6 +45,89 @@ const fixtures: Fixture[] = [
       return true
     },
     argSets: [() => [Float64Array.of(1, 2, 3)], () => [Float64Array.of(1, -2, 3)], () => [new Float64Array(0)]],
+  },
+  // 2. An out-of-bounds read is undefined, not NaN: equal to another undefined, and returned as undefined.
+  {
+    name: 'out-of-bounds reads compared',
+    fn: (a: Float64Array, i: number, j: number) => {
+      let r = 0
+      if (a[i] === a[j]) r += 1
+      if (a[i] == a[j]) r += 2
+      if (a[i] !== a[j]) r += 4
+      if (a[i] != a[j]) r += 8
+      const x = a[a.length]
+      if (x == x) r += 16
+      if (Math.abs(a[i]) === Math.abs(a[j])) r += 32
+      if (a[i] === undefined) r += 64
+      if (a[i] + 1 === a[j] + 1) r += 128
+      return r
+    },
+    signature: '(f64[], i32, i32) => f64',
+    argSets: [() => [Float64Array.of(1, 2), 5, 6], () => [Float64Array.of(1, NaN), 1, 1], () => [Float64Array.of(1, 2), 0, 0], () => [Float64Array.of(1, 2), 1, 9], () => [new Float64Array(0), -1, 0]],
+  },
+  {
+    name: 'an out-of-bounds read returned (inferred result)',
+    fn: (a: Float64Array, i: number) => a[i],
+    argSets: [() => [Float64Array.of(1, 2), 5], () => [Float64Array.of(1, 2), 1], () => [Float64Array.of(NaN), 0], () => [new Float64Array(0), 0]],
+  },
+  {
+    name: 'an out-of-bounds integer read returned, declared result',
+    fn: (a: Int32Array, i: number) => a[i],
+    signature: '(i32[], i32) => f64',
+    argSets: [() => [Int32Array.of(1, 2), 5], () => [Int32Array.of(7, 2), 0], () => [Int32Array.of(1, 2), -1]],
+  },
+  {
+    name: 'undefined through locals, ?:, ||, ?? and ??=',
+    fn: (a: Uint8Array, i: number, d: number) => {
+      let x = a[i]
+      const y = i > 2 ? a[i + 1] : d
+      let z = a[i - 1]
+      z ??= d * 2
+      const w = x || y
+      let r = (x ?? -1) + (y ?? -2) + z + (w ?? -3)
+      if (x === y) r += 1000
+      x = d
+      if (x === undefined) r += 2000
+      return r
+    },
+    argSets: [() => [Uint8Array.of(1, 0, 3), 1, 5], () => [Uint8Array.of(1, 2, 3), 3, 0.5], () => [Uint8Array.of(9), 4, NaN], () => [new Uint8Array(0), 0, -0]],
+  },
+  {
+    name: 'falling off the end returns undefined',
+    fn: (a: Float64Array, t: number) => {
+      for (let i = 0; i < a.length; i++) if (a[i] > t) return i
+    },
+    argSets: [() => [Float64Array.of(1, 5, 9), 4], () => [Float64Array.of(1, 5, 9), 10], () => [new Float64Array(0), 0]],
+  },
+  {
+    name: 'a boolean or nothing',
+    fn: (a: Int32Array) => {
+      if (a.length === 0) return
+      for (let i = 0; i < a.length; i++) if (a[i] < 0) return false
+      if (a[0] > 5) return true
+    },
+    argSets: [() => [Int32Array.of(1, -5)], () => [Int32Array.of(9, 5)], () => [Int32Array.of(1, 5)], () => [new Int32Array(0)]],
+  },
+  {
+    name: 'a helper called with fewer arguments than it declares, and with more',
+    fn: (a: Float64Array, x: number) => {
+      let s = withDefault(x) + withDefault(x, 2) + withDefault(x, 2, a[0] = 7)
+      if (undefinedParam(x) === undefinedParam(x + 1)) s += 100
+      return s + a[0]
+    },
+    deps: { withDefault, undefinedParam },
+    signature: '(f64[], f64) => f64',
+    argSets: [() => [Float64Array.of(1), 3], () => [Float64Array.of(1), NaN], () => [new Float64Array(0), -0]],
+  },
+  {
+    name: 'undefined and void as values',
+    fn: (x: number) => {
+      const u = x > 0 ? undefined : x
+      const v = void (x + 1)
+      return (u === v ? 1 : 0) + (u == undefined ? 2 : 0) + (u !== x ? 4 : 0) + (v ?? 8)
+    },
+    signature: '(f64) => f64',
+    argSets: [() => [1], () => [-1], () => [NaN], () => [0]],
   },
   // 3. `x >>> s` with a count that is not constant: the lower bound is 0, not x's.
   { name: '>>> by a variable count, negated', fn: (s: number) => -(1 >>> s), signature: '(i32) => f64', argSets: [() => [1], () => [0], () => [33]] },

@@ -8,7 +8,7 @@ export type BinaryOp =
   | '|' | '&' | '^' | '<<' | '>>' | '>>>'
   | '<' | '<=' | '>' | '>=' | '==' | '!=' | '===' | '!=='
 export type ArithOp = '+' | '-' | '*' | '/' | '%' | '**' | '|' | '&' | '^' | '<<' | '>>' | '>>>'
-export type UnaryOp = '-' | '+' | '!' | '~'
+export type UnaryOp = '-' | '+' | '!' | '~' | 'void'
 export type AssignOp = '=' | `${ArithOp}=`
 
 export interface NameRef { kind: 'Name'; name: string; span: Span }
@@ -24,7 +24,7 @@ export type Expr =
   | { kind: 'Call'; callee: NameRef; mathName: string | null; args: Expr[]; span: Span }
   | { kind: 'Unary'; op: UnaryOp; arg: Expr; span: Span }
   | { kind: 'Binary'; op: BinaryOp; left: Expr; right: Expr; span: Span }
-  | { kind: 'Logical'; op: '&&' | '||'; left: Expr; right: Expr; span: Span }
+  | { kind: 'Logical'; op: '&&' | '||' | '??'; left: Expr; right: Expr; span: Span }
   | { kind: 'Cond'; test: Expr; then: Expr; else: Expr; span: Span }
   | { kind: 'Assign'; op: AssignOp; target: NameRef | IndexExpr; value: Expr; span: Span }
   | { kind: 'Update'; op: '++' | '--'; prefix: boolean; target: NameRef | IndexExpr; span: Span }

@@ -9,7 +9,7 @@ import { variantText } from './key.js'
 import { parseFunction } from './parse.js'
 import { findRecursion, resolveNames, type ResolvedFunction } from './resolve.js'
 import { formatSignature, parseSignature, SignatureError, type ParamType, type ResultType, type Signature } from './signature.js'
-import { MAX_LENGTH, paramValueType, type Type } from './types.js'
+import { MAX_LENGTH, mayBeUndefined, paramValueType, type Type } from './types.js'
 import { compilerIdentity, DEFAULT_OPTIMIZE_LEVEL, type CompilerIdentity } from './version.js'
 
 export type ConstantInput = number | boolean | readonly number[] | ArrayLike<number>
@@ -70,6 +70,12 @@ export interface KernelMeta {
   mathImports: string[]
   /** Bytes of constant-array data; nonzero means the module exports `__kiln_init(base)`. */
   constBytes: number
+  /**
+   * The result may be `undefined` (a path returns nothing, or an out-of-bounds read is
+   * returned): for a number result the module's global `__kiln_undefined` says whether the
+   * last call's result was; a boolean result is 0, 1, or 2 for undefined.
+   */
+  undefinedResult?: boolean
   /** The guarded ranges this variant assumes ('' for the general module). */
   variant: string
   /** Whether some load traps when out of bounds (the module was compiled with `trapOutOfBounds` and it mattered). */
@@ -184,6 +190,7 @@ export function compileKernel(input: CompileInput): CompileResult {
       written: out.arrayAccess[i].written,
     })),
     result,
+    ...(mayBeUndefined(root.result) && result !== 'void' ? { undefinedResult: true } : {}),
     mathImports: out.mathImports,
     constBytes: out.constBytes,
     variant: variantText(input.assume),
@@ -205,7 +212,7 @@ function abiOf(p: ParamType): binaryen.Type[] {
 
 /** The kernel's result type: declared and checked against inference, or inferred. */
 function checkResult(sig: Signature, inferred: Type, kernel: ResolvedFunction, out: Diagnostic[]): ResultType {
-  const natural: ResultType = inferred.kind === 'bool' ? 'bool' : inferred.kind === 'void' ? 'void' : 'f64'
+  const natural: ResultType = inferred.kind === 'bool' || inferred.kind === 'maybeBool' ? 'bool' : inferred.kind === 'void' || inferred.kind === 'undef' ? 'void' : 'f64'
   if (sig.result === null || sig.result === 'void') return sig.result ?? natural
   const fits = sig.result === 'bool' ? natural === 'bool' : natural === 'f64'
   if (!fits) {

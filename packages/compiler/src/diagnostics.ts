@@ -57,7 +57,6 @@ export const diagnosticCodes = {
   KILN_LENGTH_WRITE: 'assignment to an array\'s `length`',
   KILN_PROPERTY: 'a property other than an array\'s `length` or a Math member',
   KILN_CONST_WRITE: 'a write into a constant (folded) array',
-  KILN_MISSING_RETURN: 'a function that returns a value on some paths but not all',
   KILN_RETURN_TYPE: 'a returned value that does not fit the declared result type',
   KILN_NOT_INDEXABLE: 'indexing a value that is not an array',
   // The plugin: resolving a kernel's dependencies across files.

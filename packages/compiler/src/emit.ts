@@ -4,7 +4,8 @@
 import binaryen from 'binaryen'
 import type { ConstValue, Instance } from './infer.js'
 import { addRuntimeHelpers } from './builtins.js'
-import { lowerFunction, wasmParams, type ModuleContext } from './lower.js'
+import { lowerFunction, wasmParams, wasmType, type ModuleContext } from './lower.js'
+import { UNDEFINED_BITS } from './types.js'
 
 export const features =
   binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.BulkMemory
@@ -88,7 +89,7 @@ export function emitWasm(input: EmitInput): EmitOutput {
       const abi = inst === input.root ? input.rootAbi : inst.params.map(wasmParams)
       lowerFunction(ctx, inst, abi)
     }
-    m.addFunctionExport(input.root.id, 'kernel')
+    exportKernel(m, input.root, input.rootAbi)
 
     if (helpers.has('fmod') || helpers.has('toInt32') || helpers.has('round')) addRuntimeHelpers(m, helpers)
     for (const [internal, { name, arity }] of mathImports) {
@@ -117,6 +118,30 @@ export function emitWasm(input: EmitInput): EmitOutput {
   } finally {
     m.dispose()
   }
+}
+
+/**
+ * Exports the kernel. A number-or-undefined result leaves the export as an f64 and says
+ * whether it is undefined in the exported global `__kiln_undefined` (JS cannot read a NaN's
+ * bits reliably); a boolean-or-undefined result is returned as 0, 1 or 2.
+ */
+function exportKernel(m: binaryen.Module, root: Instance, rootAbi: binaryen.Type[][]): void {
+  if (root.result.kind !== 'maybeNum' && root.result.kind !== 'undef') {
+    m.addFunctionExport(root.id, 'kernel')
+    return
+  }
+  const params = rootAbi.flat()
+  const { f64, i32 } = binaryen
+  m.addGlobal('kiln.undefined', i32, true, m.i32.const(0))
+  m.addGlobalExport('kiln.undefined', '__kiln_undefined')
+  const result = params.length
+  const call = m.call(root.id, params.map((t, i) => m.local.get(i, t)), wasmType(root.result))
+  m.addFunction('kiln.export', binaryen.createType(params), f64, [f64], m.block(null, [
+    m.local.set(result, call),
+    m.global.set('kiln.undefined', m.i64.eq(m.i64.reinterpret(m.local.get(result, f64)), m.i64.const(UNDEFINED_BITS))),
+    m.local.get(result, f64),
+  ], f64))
+  m.addFunctionExport('kiln.export', 'kernel')
 }
 
 /**

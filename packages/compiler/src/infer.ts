@@ -9,8 +9,8 @@ import { mathFunctions } from './math.js'
 import type { ResolvedFunction } from './resolve.js'
 import type { ElementTypeName } from './signature.js'
 import {
-  bool, elementValueType, f64, fullInt, I32_MIN, intRange, isNumeric, join,
-  rangeOf, sameType, type Type, typeKey, typeName, typeOfNumber, voidType,
+  bool, defined, elementValueType, f64, fullInt, I32_MIN, intRange, join, maybeNum,
+  numberish, rangeOf, sameType, type Type, typeKey, typeName, typeOfNumber, undef, voidType,
 } from './types.js'
 
 export type ConstValue = number | boolean | readonly number[]
@@ -134,7 +134,7 @@ function inferInstance(
   }
 
   const assign = (v: number, t: Type, span: Span): void => {
-    if (wrapped.has(v) && isNumeric(t)) return
+    if (wrapped.has(v) && numberish(t)) return
     const cur = vars[v]
     const name = func.vars[v].name
     if (cur?.kind === 'array') {
@@ -175,10 +175,11 @@ function inferInstance(
     return t
   }
 
-  /** A numeric operand: booleans count as 0/1 (ToNumber). */
+  /** A numeric operand: booleans count as 0/1 and undefined as NaN (ToNumber). */
   const numeric = (e: Expr): Type => {
     const t = value(e)
-    return t.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : t
+    if (t.kind === 'bool') return { kind: 'int', lo: 0, hi: 1 }
+    return t.kind === 'maybeNum' || t.kind === 'maybeBool' || t.kind === 'undef' ? f64 : t
   }
 
   const arrayOf = (ref: NameRef): { kind: 'array'; element: ElementTypeName; var: number } | { kind: 'const'; values: readonly number[] } | null => {
@@ -225,8 +226,8 @@ function inferInstance(
       s.speculated.add(e)
       return elementType
     }
-    // Out of bounds, JS reads undefined; it behaves as NaN in every kernel operation.
-    return inBounds ? elementType : f64
+    // Out of bounds, JS reads undefined.
+    return inBounds ? elementType : maybeNum
   }
 
   const arith = (op: string, a: Type, b: Type): Type => {
@@ -435,6 +436,7 @@ function inferInstance(
             if (!s.int32Uses.has(e)) s.otherReads.add(b.id)
             return s.narrow.get(b.id) ?? vars[b.id] ?? f64
           case 'builtin': return f64
+          case 'undefined': return undef
           case 'const': {
             const c = program.constants.get(b.name)!
             if (typeof c === 'boolean') return bool
@@ -468,7 +470,10 @@ function inferInstance(
           return f64
         }
         const helper = program.helpers.get(b.name)!
-        const args = e.args.map((a) => {
+        const declared = helper.fn.params.length
+        // Arguments past the declared parameters are evaluated and ignored, as in JS.
+        for (const extra of e.args.slice(declared)) expr(extra)
+        const args = e.args.slice(0, declared).map((a) => {
           const t = expr(a)
           if (t.kind === 'void') {
             fail('KILN_RETURN_TYPE', 'this call returns nothing, so it has no value', a.span)
@@ -481,10 +486,8 @@ function inferInstance(
           }
           return t
         })
-        if (args.length !== helper.fn.params.length) {
-          fail('KILN_ARITY', `\`${b.name}\` takes ${helper.fn.params.length} argument${helper.fn.params.length === 1 ? '' : 's'}, not ${args.length}`, e.span)
-          return f64
-        }
+        // Parameters without an argument are undefined, as in JS.
+        while (args.length < declared) args.push(undef)
         const inst = callInstance(b.name, args)
         s.calls.set(e, inst)
         return inst.result
@@ -493,6 +496,10 @@ function inferInstance(
         if (e.op === '!') {
           value(e.arg)
           return bool
+        }
+        if (e.op === 'void') {
+          expr(e.arg)
+          return undef
         }
         if (e.op === '~') s.int32Uses.add(e.arg)
         const a = numeric(e.arg)
@@ -518,6 +525,16 @@ function inferInstance(
       case 'Logical': {
         const l = value(e.left)
         const r = value(e.right)
+        if (e.op === '??') {
+          // The left value unless it is undefined (null is not a kernel value).
+          const kept = defined(l)
+          const j = kept === null ? r : l.kind === 'maybeNum' || l.kind === 'maybeBool' ? join(kept, r) : l
+          if (j === null) {
+            fail('KILN_TYPE_MIX', `\`??\` mixes a ${typeName(l)} and a ${typeName(r)}; in JS its value would be either one`, e.span)
+            return l
+          }
+          return j
+        }
         const j = join(l, r)
         if (j === null) {
           fail('KILN_TYPE_MIX', `\`${e.op}\` mixes a ${typeName(l)} and a ${typeName(r)}; in JS its value would be either one`, e.span, ['compare explicitly, for example `(a !== 0) && b`'])
@@ -548,7 +565,7 @@ function inferInstance(
             if (step && stepped.kind === 'int') s.types.set(e.value, stepped)
             assign(v, stepped, e.span)
             // The expression's value is the value assigned; a wrapped local keeps only ToInt32 of it.
-            return wrapped.has(v) && isNumeric(t) ? t : vars[v] ?? f64
+            return wrapped.has(v) && numberish(t) ? t : vars[v] ?? f64
           }
           const op = e.op.slice(0, -1)
           if (bitwiseOps.has(op)) s.int32Uses.add(e.target)
@@ -563,7 +580,7 @@ function inferInstance(
             ? stepType(v, rhs, op === '+' ? 1 : -1, e.span)
             : arith(op, cur.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : cur, rhs)
           assign(v, t, e.span)
-          return wrapped.has(v) && isNumeric(t) ? t : vars[v] ?? f64
+          return wrapped.has(v) && numberish(t) ? t : vars[v] ?? f64
         }
         return indexAssign(e.target, e.op, e.value, e.span)
       }
@@ -573,7 +590,9 @@ function inferInstance(
           expr(e.target)
           if (v === null) return f64
           assign(v, stepType(v, { kind: 'int', lo: 1, hi: 1 }, e.op === '++' ? 1 : -1, e.span), e.span)
-          return vars[v] ?? f64
+          // Its value is a number (the old one as a number, or the new one), never undefined.
+          const after = vars[v] ?? f64
+          return after.kind === 'maybeNum' ? f64 : after
         }
         return indexAssign(e.target, e.op === '++' ? '+=' : '-=', null, e.span)
       }
@@ -713,7 +732,7 @@ function inferInstance(
     if (!s.changed) {
       // Number locals only ever used as ToInt32 operands can live in i32 (then infer again).
       for (let v = 0; v < vars.length; v++) {
-        if (vars[v]?.kind === 'f64' && !func.vars[v].isParam && !s.otherReads.has(v) && !wrapped.has(v)) {
+        if ((vars[v]?.kind === 'f64' || vars[v]?.kind === 'maybeNum') && !func.vars[v].isParam && !s.otherReads.has(v) && !wrapped.has(v)) {
           wrapped.add(v)
           vars[v] = fullInt
           s.changed = true
@@ -724,21 +743,24 @@ function inferInstance(
     if (pass >= MAX_PASSES) throw new Error(`internal: type inference of ${func.name} did not converge`)
   }
 
+  // A `return;` and falling off the end give undefined, as in JS; that joins the values returned elsewhere.
   let result: Type | null = null
   const withValue = s.returns.filter((r) => r.type.kind !== 'void')
   if (withValue.length > 0) {
-    for (const r of s.returns) {
-      if (r.type.kind === 'void') {
-        fail('KILN_MISSING_RETURN', `\`${func.name || 'kernel'}\` returns a value elsewhere but nothing here`, r.span, ['return a number or boolean on every path'])
-        continue
-      }
+    const end = func.fn.span.end
+    const undefinedAt = [
+      ...s.returns.filter((r) => r.type.kind === 'void').map((r) => r.span),
+      ...(canComplete(func.fn.body, func) ? [{ file: func.fn.span.file, start: end - 1, end }] : []),
+    ]
+    const all = [...withValue, ...undefinedAt.map((span) => ({ type: undef, span }))]
+    for (const r of all) {
       const j = join(result, r.type)
-      if (j === null) fail('KILN_TYPE_MIX', `\`${func.name || 'kernel'}\` returns both a ${typeName(result!)} and a ${typeName(r.type)}`, r.span)
-      else result = j
-    }
-    if (canComplete(func.fn.body, func)) {
-      const end = func.fn.span.end
-      fail('KILN_MISSING_RETURN', `\`${func.name || 'kernel'}\` can reach its end without returning a value`, { file: func.fn.span.file, start: end - 1, end }, ['add a `return` at the end'])
+      if (j === null) {
+        const what = (t: Type): string => (t.kind === 'undef' ? 'undefined (a path without a value)' : `a ${typeName(t)}`)
+        fail('KILN_TYPE_MIX', `\`${func.name || 'kernel'}\` returns both ${what(result!)} and ${what(r.type)}`, r.span, r.type.kind === 'undef' ? ['return a value on every path'] : [])
+        break
+      }
+      result = j
     }
   }
   return {

@@ -1,6 +1,6 @@
 // One typed instance → one binaryen function. Every JS operation is lowered to wasm that
 // gives exactly the JS result: ToInt32 for bitwise operands, element conversions on stores
-// (clamp for u8c, wrap for ints, round for f32), NaN for out-of-bounds reads.
+// (clamp for u8c, wrap for ints, round for f32), undefined for out-of-bounds reads.
 
 import binaryen from 'binaryen'
 import type { BreakTarget, Expr, IndexExpr, NameRef, Stmt } from './ast.js'
@@ -8,7 +8,7 @@ import { unreachable } from './ast.js'
 import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
 import { elementInfo, type ElementTypeName } from './signature.js'
-import { f64, rangeOf, type Type } from './types.js'
+import { f64, mayBeUndefined, rangeOf, UNDEFINED_BITS, type Type } from './types.js'
 
 type Ref = binaryen.ExpressionRef
 
@@ -33,8 +33,8 @@ export interface ModuleContext {
 /** wasm type of a value type. */
 export function wasmType(t: Type): binaryen.Type {
   switch (t.kind) {
-    case 'f64': return binaryen.f64
-    case 'int': case 'bool': return binaryen.i32
+    case 'f64': case 'maybeNum': case 'undef': return binaryen.f64
+    case 'int': case 'bool': case 'maybeBool': return binaryen.i32
     case 'void': return binaryen.none
     case 'array': throw new Error('internal: arrays have no single wasm type')
   }
@@ -46,6 +46,9 @@ export function wasmParams(t: Type): binaryen.Type[] {
 }
 
 const shiftOf: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 }
+
+/** The `maybeBool` value of undefined. */
+const UNDEF_BOOL = 2
 
 interface ArrayRef { element: ElementTypeName; ptr: number; len: number; varId: number }
 
@@ -75,11 +78,14 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       entry.push(m.local.set(varLocals[i][0], m.local.get(p, binaryen.i32)), m.local.set(varLocals[i][1], m.local.get(p + 1, binaryen.i32)))
     } else {
       let v = m.local.get(p, wasm[0])
-      if (wasm[0] === binaryen.f32) v = m.f64.promote(v)
-      const from: Type = wasm[0] === binaryen.i32 ? (inst.params[i].kind === 'bool' ? { kind: 'bool' } : { kind: 'int', lo: 0, hi: 0 }) : f64
+      let from = inst.params[i]
+      if (wasm[0] === binaryen.f32) {
+        v = m.f64.promote(v)
+        from = f64
+      }
       // A number the caller guarantees to be a small integer (an assumed range) enters as i32.
-      if (from.kind === 'f64' && t.kind === 'int') v = m.i32.trunc_s_sat.f64(v)
-      entry.push(m.local.set(varLocals[i][0], from.kind === 'f64' && t.kind === 'int' ? v : coerce(v, from, t)))
+      if (wasm[0] !== binaryen.i32 && from.kind === 'int') v = m.i32.trunc_s_sat.f64(v)
+      entry.push(m.local.set(varLocals[i][0], coerce(v, from, t)))
     }
     p += wasm.length
   })
@@ -96,14 +102,57 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     return b.id
   }
 
+  const undefinedF64 = (): Ref => m.f64.const_bits(UNDEFINED_BITS)
+  /** Whether an f64 holds the undefined pattern (only meaningful for `maybeNum` values). */
+  const isUndefinedF64 = (ref: Ref): Ref => m.i64.eq(m.i64.reinterpret(ref), m.i64.const(UNDEFINED_BITS))
+  /** Any NaN made the canonical one, so that a number entering a `maybeNum` slot never reads as undefined. */
+  function canonicalNaN(ref: Ref): Ref {
+    if (binaryen.getExpressionId(ref) === binaryen.ConstId) return ref
+    const v = tempSet(ref, binaryen.f64)
+    return m.block(null, [v.set, m.select(m.f64.eq(v.get(), v.get()), v.get(), m.f64.const(NaN))], binaryen.f64)
+  }
+  /** The value undefined in the representation of `t` (a type that may hold it). */
+  function undefinedOf(t: Type): Ref {
+    if (t.kind === 'maybeBool') return m.i32.const(UNDEF_BOOL)
+    if (t.kind === 'maybeNum' || t.kind === 'undef') return undefinedF64()
+    throw new Error(`internal: undefined as a ${t.kind}`)
+  }
+
   function coerce(ref: Ref, from: Type, to: Type): Ref {
-    if (to.kind === 'f64') {
-      if (from.kind === 'int') return m.f64.convert_s.i32(ref)
-      if (from.kind === 'bool') return m.f64.convert_u.i32(ref)
-      return ref
+    if (from.kind === to.kind && from.kind !== 'int') return ref
+    switch (to.kind) {
+      case 'f64':
+        if (from.kind === 'int') return m.f64.convert_s.i32(ref)
+        if (from.kind === 'bool') return m.f64.convert_u.i32(ref)
+        if (from.kind === 'maybeBool') {
+          // ToNumber: 0, 1, or NaN for undefined.
+          const v = tempSet(ref, binaryen.i32)
+          return m.block(null, [v.set, m.select(m.i32.eq(v.get(), m.i32.const(UNDEF_BOOL)), m.f64.const(NaN), m.f64.convert_u.i32(v.get()))], binaryen.f64)
+        }
+        // undefined is a NaN to every number operation; a plain f64 may hold any NaN bits.
+        if (from.kind === 'maybeNum' || from.kind === 'undef') return ref
+        break
+      case 'maybeNum':
+        if (from.kind === 'int') return m.f64.convert_s.i32(ref)
+        if (from.kind === 'bool') return m.f64.convert_u.i32(ref)
+        if (from.kind === 'f64') return canonicalNaN(ref)
+        if (from.kind === 'undef') return ref
+        if (from.kind === 'maybeBool') {
+          const v = tempSet(ref, binaryen.i32)
+          return m.block(null, [v.set, m.select(m.i32.eq(v.get(), m.i32.const(UNDEF_BOOL)), undefinedF64(), m.f64.convert_u.i32(v.get()))], binaryen.f64)
+        }
+        break
+      case 'maybeBool':
+        if (from.kind === 'bool') return ref
+        if (from.kind === 'undef') return m.block(null, [m.drop(ref), m.i32.const(UNDEF_BOOL)], binaryen.i32)
+        break
+      case 'int':
+        if (from.kind === 'int' || from.kind === 'bool') return ref
+        throw new Error(`internal: ${from.kind} value in an int register`)
+      case 'bool': case 'undef': case 'void': case 'array':
+        break
     }
-    if (to.kind === 'int' && from.kind === 'f64') throw new Error('internal: f64 value in an int register')
-    return ref
+    throw new Error(`internal: cannot convert ${from.kind} to ${to.kind}`)
   }
 
   const lowerTo = (e: Expr, to: Type): Ref => coerce(lower(e), typeOf(e), to)
@@ -111,17 +160,27 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   const assignedValue = (e: Expr, v: number): Ref => (inst.wrapped.has(v) ? toI32(e) : lowerTo(e, inst.vars[v]))
   const toF64 = (e: Expr): Ref => lowerTo(e, f64)
 
-  /** ToInt32 of any value. */
-  function toI32(e: Expr): Ref {
-    const t = typeOf(e)
-    const r = lower(e)
-    return t.kind === 'f64' ? m.call(ctx.helper('toInt32'), [r], binaryen.i32) : r
+  /** ToInt32 of a lowered value of type `t`. */
+  function toI32Ref(ref: Ref, t: Type): Ref {
+    switch (t.kind) {
+      case 'int': case 'bool': return ref
+      // undefined (2) is NaN, which is 0.
+      case 'maybeBool': return m.i32.and(ref, m.i32.const(1))
+      default: return m.call(ctx.helper('toInt32'), [coerce(ref, t, f64)], binaryen.i32)
+    }
   }
+  /** ToInt32 of any value. */
+  const toI32 = (e: Expr): Ref => toI32Ref(lower(e), typeOf(e))
 
   /** JS truthiness as an i32 condition (nonzero = true). */
   function truthyRef(ref: Ref, t: Type): Ref {
-    if (t.kind === 'f64') return m.f64.gt(m.f64.abs(ref), m.f64.const(0))
-    return ref
+    switch (t.kind) {
+      // NaN (and undefined, a NaN here) is false.
+      case 'f64': case 'maybeNum': return m.f64.gt(m.f64.abs(ref), m.f64.const(0))
+      case 'maybeBool': return m.i32.eq(ref, m.i32.const(1))
+      case 'undef': return m.block(null, [m.drop(ref), m.i32.const(0)], binaryen.i32)
+      default: return ref
+    }
   }
   const truthy = (e: Expr): Ref => truthyRef(lower(e), typeOf(e))
 
@@ -160,7 +219,12 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   /** Converts a value to what element `element` stores, and stores it at `addr`. */
   function storeElement(element: ElementTypeName, addr: Ref, value: Ref, t: Type): Ref {
     const bytes = elementInfo[element].bytes
-    const asI32 = (): Ref => (t.kind === 'f64' ? m.call(ctx.helper('toInt32'), [value], binaryen.i32) : value)
+    if (t.kind === 'maybeBool' || t.kind === 'undef' || t.kind === 'maybeNum') {
+      // Stored as a number: ToNumber(undefined) is NaN.
+      value = coerce(value, t, f64)
+      t = f64
+    }
+    const asI32 = (): Ref => toI32Ref(value, t)
     switch (element) {
       case 'f64': return m.f64.store(0, bytes, addr, coerce(value, t, f64))
       case 'f32': return m.f32.store(0, bytes, addr, m.f32.demote(coerce(value, t, f64)))
@@ -193,8 +257,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     let idx: () => Ref
     let valid: (() => Ref) | null = null
     const length = (): Ref => (constArr ? m.i32.const(constArr.length) : m.local.get(arrayOf(target.object).ptr + 1, binaryen.i32))
-    if (it.kind === 'f64') {
-      const f = tempSet(lower(target.index), binaryen.f64)
+    if (it.kind !== 'int') {
+      const f = tempSet(lowerTo(target.index, f64), binaryen.f64)
       const i = tempSet(m.i32.trunc_u_sat.f64(f.get()), binaryen.i32)
       setup.push(f.set, i.set)
       idx = i.get
@@ -220,8 +284,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   }
 
   /**
-   * Reads the element at an access in `want`: its load type when in bounds; else f64 with NaN
-   * outside, or, for a speculated load, its load type with a trap outside.
+   * Reads the element at an access in `want`: its load type when in bounds; else a `maybeNum`,
+   * undefined outside, or, for a speculated load, its load type with a trap outside.
    */
   function readAccess(a: ReturnType<typeof access>, want: Type, speculated: boolean): Ref {
     let loaded: { ref: Ref; type: Type }
@@ -233,7 +297,10 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     }
     if (a.valid === null) return coerce(loaded.ref, loaded.type, want)
     if (speculated) return m.block(null, [m.if(m.i32.eqz(a.valid()), m.unreachable()), coerce(loaded.ref, loaded.type, want)], wasmType(want))
-    return m.if(a.valid(), coerce(loaded.ref, loaded.type, f64), m.f64.const(NaN))
+    if (want.kind !== 'maybeNum') throw new Error(`internal: unproven read as ${want.kind}`)
+    // Only an f64 element can hold the undefined pattern (folded constants and f32 widenings cannot).
+    const inside = a.element === 'f64' ? coerce(loaded.ref, f64, want) : coerce(loaded.ref, loaded.type, f64)
+    return m.if(a.valid(), inside, undefinedF64())
   }
 
   function noteArray(target: IndexExpr, kind: 'read' | 'write'): void {
@@ -244,7 +311,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   /** An arithmetic or bitwise operation on two lowered operands, giving type `t`. */
   function arith(op: string, l: Ref, lt: Type, r: Ref, rt: Type, t: Type): Ref {
     const int = t.kind === 'int'
-    const i32 = (ref: Ref, from: Type): Ref => (from.kind === 'f64' ? m.call(ctx.helper('toInt32'), [ref], binaryen.i32) : ref)
+    const i32 = toI32Ref
     const fl = (): Ref => coerce(l, lt, f64)
     const fr = (): Ref => coerce(r, rt, f64)
     const intResult = (ref: Ref, unsigned = false): Ref => (int ? ref : unsigned ? m.f64.convert_u.i32(ref) : m.f64.convert_s.i32(ref))
@@ -268,6 +335,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   function compare(op: string, e: Extract<Expr, { kind: 'Binary' }>): Ref {
     const lt = typeOf(e.left)
     const rt = typeOf(e.right)
+    const equality = op === '==' || op === '===' || op === '!=' || op === '!=='
+    if (equality && (mayBeUndefined(lt) || mayBeUndefined(rt))) return compareMaybeUndefined(op, e, lt, rt)
     const mixedStrict = (op === '===' || op === '!==') && (lt.kind === 'bool') !== (rt.kind === 'bool')
     if (mixedStrict) {
       // A boolean is never strictly equal to a number.
@@ -296,6 +365,34 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       case '!=': case '!==': return m.f64.ne(l, r)
     }
     throw new Error(`internal: comparison ${op}`)
+  }
+
+  /**
+   * Equality where a side may be undefined: undefined equals only undefined (`==` too, as null
+   * is not a kernel value); otherwise as for numbers and booleans, with undefined never equal.
+   */
+  function compareMaybeUndefined(op: string, e: Extract<Expr, { kind: 'Binary' }>, lt: Type, rt: Type): Ref {
+    const strict = op === '===' || op === '!=='
+    const l = tempSet(lower(e.left), wasmType(lt))
+    const r = tempSet(lower(e.right), wasmType(rt))
+    const isUndefined = (get: () => Ref, t: Type): Ref => {
+      switch (t.kind) {
+        case 'undef': return m.i32.const(1)
+        case 'maybeNum': return isUndefinedF64(get())
+        case 'maybeBool': return m.i32.eq(get(), m.i32.const(UNDEF_BOOL))
+        default: return m.i32.const(0)
+      }
+    }
+    const boolSide = (t: Type): boolean => t.kind === 'bool' || t.kind === 'maybeBool'
+    let definedEqual: Ref
+    if (lt.kind === 'undef' || rt.kind === 'undef') definedEqual = m.i32.const(0)
+    else if (boolSide(lt) && boolSide(rt)) definedEqual = m.i32.eq(l.get(), r.get())
+    else if (strict && boolSide(lt) !== boolSide(rt)) definedEqual = m.i32.const(0)
+    // ToNumber makes undefined NaN, which equals nothing.
+    else definedEqual = m.f64.eq(coerce(l.get(), lt, f64), coerce(r.get(), rt, f64))
+    const bothUndefined = mayBeUndefined(lt) && mayBeUndefined(rt) ? m.i32.and(isUndefined(l.get, lt), isUndefined(r.get, rt)) : m.i32.const(0)
+    const equal = m.i32.or(definedEqual, bothUndefined)
+    return m.block(null, [l.set, r.set, op === '!=' || op === '!==' ? m.i32.eqz(equal) : equal], binaryen.i32)
   }
 
   function mathCall(e: Extract<Expr, { kind: 'Call' }>, name: string, t: Type): Ref {
@@ -363,6 +460,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         switch (b.kind) {
           case 'var': return m.local.get(varLocals[b.id][0], wasmType(t))
           case 'builtin': return m.f64.const(b.value)
+          case 'undefined': return undefinedF64()
           case 'const': {
             const c = ctx.constants.get(b.name)
             if (typeof c === 'boolean') return m.i32.const(c ? 1 : 0)
@@ -389,9 +487,10 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         if (e.mathName !== null) return mathCall(e, e.mathName, t)
         const callee = inst.calls.get(e)!
         const args: Ref[] = []
-        e.args.forEach((a, i) => {
-          const pt = callee.params[i]
-          if (pt.kind === 'array') {
+        callee.params.forEach((pt, i) => {
+          const a = e.args[i]
+          if (a === undefined) args.push(undefinedOf(pt))
+          else if (pt.kind === 'array') {
             const arr = arrayOf(a as NameRef)
             args.push(m.local.get(arr.ptr, binaryen.i32), m.local.get(arr.len, binaryen.i32))
             for (const kind of ['read', 'write'] as const) if (ctx.touches(callee, i, kind)) ctx.noteAccess(inst, arr.varId, kind)
@@ -399,12 +498,18 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
             args.push(lowerTo(a, pt))
           }
         })
-        return m.call(callee.id, args, wasmType(callee.result))
+        const extra = e.args.slice(callee.params.length)
+        if (extra.length === 0) return m.call(callee.id, args, wasmType(callee.result))
+        // Arguments past the parameters are evaluated (after the others, before the call) and ignored.
+        const temps = args.map((ref) => tempSet(ref, binaryen.getExpressionType(ref)))
+        const extras = extra.map((x) => (typeOf(x).kind === 'array' ? m.nop() : dropValue(x)))
+        return m.block(null, [...temps.map((x) => x.set), ...extras, m.call(callee.id, temps.map((x) => x.get()), wasmType(callee.result))], wasmType(callee.result))
       }
       case 'Unary': {
         const at = typeOf(e.arg)
         switch (e.op) {
           case '!': return m.i32.eqz(truthy(e.arg))
+          case 'void': return m.block(null, [dropValue(e.arg), undefinedF64()], binaryen.f64)
           case '+': return coerce(lower(e.arg), at, t)
           case '~': return m.i32.xor(toI32(e.arg), m.i32.const(-1))
           case '-': return t.kind === 'int' ? m.i32.sub(m.i32.const(0), lower(e.arg)) : m.f64.neg(toF64(e.arg))
@@ -419,6 +524,17 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
             return arith(e.op, lower(e.left), typeOf(e.left), lower(e.right), typeOf(e.right), t)
         }
       case 'Logical': {
+        if (e.op === '??') {
+          const lt = typeOf(e.left)
+          if (!mayBeUndefined(lt)) return m.block(null, [lowerTo(e.left, t)], wasmType(t))
+          if (lt.kind === 'undef') return m.block(null, [dropValue(e.left), lowerTo(e.right, t)], wasmType(t))
+          // A maybeNum or maybeBool: the value itself unless it is undefined.
+          const left = tempSet(lower(e.left), wasmType(lt))
+          const isUndef = lt.kind === 'maybeNum' ? isUndefinedF64(left.get()) : m.i32.eq(left.get(), m.i32.const(UNDEF_BOOL))
+          const kept = lt.kind === 'maybeNum' ? (t.kind === 'f64' || t.kind === 'maybeNum' ? left.get() : null) : (t.kind === 'bool' || t.kind === 'maybeBool' ? left.get() : null)
+          if (kept === null) throw new Error(`internal: ?? of ${lt.kind} as ${t.kind}`)
+          return m.block(null, [left.set, m.if(isUndef, lowerTo(e.right, t), kept)], wasmType(t))
+        }
         const tmp = tempSet(lowerTo(e.left, t), wasmType(t))
         const right = lowerTo(e.right, t)
         const test = truthyRef(tmp.get(), t)
@@ -449,11 +565,11 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const v = varOf(e.target)
       const vt = inst.vars[v]
       const local = varLocals[v][0]
-      if (inst.wrapped.has(v) && t.kind === 'f64') {
+      if (inst.wrapped.has(v) && (t.kind === 'f64' || t.kind === 'maybeNum' || t.kind === 'undef')) {
         // A wrapped local keeps ToInt32 of what it is given, but the expression's value is the
         // whole value: in JS, (x = 2.5) is 2.5, and (x >>>= 0) with x = -1 is 4294967295.
         const whole = e.op === '='
-          ? lowerTo(e.value, f64)
+          ? lowerTo(e.value, t)
           : arith(e.op.slice(0, -1), m.local.get(local, binaryen.i32), vt, lower(e.value), typeOf(e.value), f64)
         const value = tempSet(whole, binaryen.f64)
         return m.block(null, [value.set, m.local.set(local, m.call(ctx.helper('toInt32'), [value.get()], binaryen.i32)), value.get()], binaryen.f64)
@@ -488,7 +604,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const vt = inst.vars[v]
       const local = varLocals[v][0]
       const wt = wasmType(vt)
-      const next = (ref: Ref): Ref => (vt.kind === 'int' ? m.i32.add(ref, m.i32.const(delta)) : m.f64.add(ref, m.f64.const(delta)))
+      // (A maybeNum local holds the sum as a number: NaN made canonical, never the undefined pattern.)
+      const next = (ref: Ref): Ref => (vt.kind === 'int' ? m.i32.add(ref, m.i32.const(delta)) : coerce(m.f64.add(ref, m.f64.const(delta)), f64, vt))
       if (e.prefix) return m.local.tee(local, next(m.local.get(local, wt)), wt)
       const old = tempSet(m.local.get(local, wt), wt)
       return m.block(null, [old.set, m.local.set(local, next(old.get())), old.get()], wt)
@@ -558,7 +675,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       case 'Continue':
         return m.br(loopLabels(inst.func.jumps.get(s)!).cont)
       case 'Return':
-        if (!s.value) return m.return()
+        if (!s.value) return inst.result.kind === 'void' ? m.return() : m.return(undefinedOf(inst.result))
         if (inst.result.kind === 'void') return m.block(null, [dropValue(s.value), m.return()])
         return m.return(lowerTo(s.value, inst.result))
       case 'Block':
@@ -573,7 +690,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   }
 
   const body = [...entry, stmts(inst.func.fn.body)]
-  if (inst.result.kind !== 'void') body.push(m.unreachable())
+  // Falling off the end returns undefined (inference made the result hold it when that can happen).
+  if (inst.result.kind !== 'void') body.push(mayBeUndefined(inst.result) ? m.return(undefinedOf(inst.result)) : m.unreachable())
   m.addFunction(inst.id, binaryen.createType(paramTypes), wasmType(inst.result), localTypes, m.block(null, body))
 }
 

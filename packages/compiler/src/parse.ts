@@ -182,10 +182,10 @@ class Converter {
 
   /** An assignment or update target: a name or `a[i]`. */
   /**
-   * `t ||= v` is `t || (t = v)` and `t &&= v` is `t && (t = v)`: the target is read once more,
+   * `t ||= v` is `t || (t = v)`, `t &&= v` is `t && (t = v)`, `t ??= v` is `t ?? (t = v)`: the target is read once more,
    * which is the same only when reading it has no effect, so an index must be a name or a number.
    */
-  logicalAssign(node: EsNode, op: '||' | '&&', span: Span): Expr {
+  logicalAssign(node: EsNode, op: '||' | '&&' | '??', span: Span): Expr {
     const left = node.left
     const plainIndex = left.type === 'MemberExpression' && left.computed && left.object.type === 'Identifier' && (left.property.type === 'Identifier' || (left.property.type === 'Literal' && typeof left.property.value === 'number'))
     if (left.type !== 'Identifier' && !plainIndex) {
@@ -267,7 +267,7 @@ class Converter {
         return this.bad('KILN_OBJECT', `${describe(node)} is outside the kernel language`, node)
       case 'UnaryExpression': {
         const op = node.operator
-        if (op === '-' || op === '+' || op === '!' || op === '~') return { kind: 'Unary', op, arg: this.expr(node.argument), span }
+        if (op === '-' || op === '+' || op === '!' || op === '~' || op === 'void') return { kind: 'Unary', op, arg: this.expr(node.argument), span }
         return this.bad('KILN_OPERATOR', `the \`${op}\` operator is outside the kernel language`, node)
       }
       case 'BinaryExpression': {
@@ -275,14 +275,13 @@ class Converter {
         return { kind: 'Binary', op: node.operator as BinaryOp, left: this.expr(node.left), right: this.expr(node.right), span }
       }
       case 'LogicalExpression': {
-        if (node.operator === '??') return this.bad('KILN_OPERATOR', 'the `??` operator is outside the kernel language', node, ['kernel values are never null or undefined; use `||` or a condition'])
         return { kind: 'Logical', op: node.operator, left: this.expr(node.left), right: this.expr(node.right), span }
       }
       case 'ConditionalExpression':
         return { kind: 'Cond', test: this.expr(node.test), then: this.expr(node.consequent), else: this.expr(node.alternate), span }
       case 'AssignmentExpression': {
         const op = node.operator as string
-        if (op === '||=' || op === '&&=') return this.logicalAssign(node, op.slice(0, 2) as '||' | '&&', span)
+        if (op === '||=' || op === '&&=' || op === '??=') return this.logicalAssign(node, op.slice(0, 2) as '||' | '&&' | '??', span)
         if (op !== '=' && !(op.endsWith('=') && arithOps.has(op.slice(0, -1)))) {
           return this.bad('KILN_OPERATOR', `the \`${op}\` operator is outside the kernel language`, node)
         }

@@ -11,6 +11,7 @@ export type Binding =
   | { kind: 'helper'; name: string }
   | { kind: 'const'; name: string }
   | { kind: 'builtin'; value: number }
+  | { kind: 'undefined' }
   | { kind: 'math' }
 
 export interface VarInfo {
@@ -89,6 +90,7 @@ export function resolveNames(name: string, fn: FunctionNode, program: ProgramNam
     if (program.constants.has(ref.name)) return { kind: 'const', name: ref.name }
     if (ref.name === 'NaN') return { kind: 'builtin', value: NaN }
     if (ref.name === 'Infinity') return { kind: 'builtin', value: Infinity }
+    if (ref.name === 'undefined') return { kind: 'undefined' }
     if (ref.name === 'Math') return { kind: 'math' }
     return null
   }
@@ -98,8 +100,6 @@ export function resolveNames(name: string, fn: FunctionNode, program: ProgramNam
       out.push(diagnostic('KILN_UNKNOWN_FUNCTION', `\`${ref.name}\` is not a known function`, ref.span, [
         `pass it as a helper: kernel(fn, { deps: { ${ref.name} } }) (the Vite plugin does this for imports)`,
       ]))
-    } else if (ref.name === 'undefined') {
-      out.push(diagnostic('KILN_OBJECT', '`undefined` is outside the kernel language', ref.span, ['kernel values are numbers and booleans; use NaN or a flag']))
     } else {
       out.push(diagnostic('KILN_UNKNOWN_NAME', `\`${ref.name}\` is not defined in the kernel`, ref.span, [
         `declare it as a local, take it as a parameter, or pass a constant in deps: kernel(fn, { deps: { ${ref.name} } })`,

@@ -10,6 +10,19 @@ export type Type =
   | { kind: 'bool' }
   | { kind: 'array'; element: ElementTypeName }
   | { kind: 'void' }
+  /** The value `undefined` (a missing argument, `undefined`, `void x`); held as the f64 sentinel. */
+  | { kind: 'undef' }
+  /**
+   * A number or `undefined` (an unproven array read, a path that returns nothing), in an f64:
+   * undefined is the one NaN bit pattern `UNDEFINED_BITS`, and every other value entering such a
+   * slot has its NaNs made canonical, so the pattern means undefined and nothing else.
+   */
+  | { kind: 'maybeNum' }
+  /** A boolean or `undefined`, in an i32: 0, 1, or 2 for undefined. */
+  | { kind: 'maybeBool' }
+
+/** The f64 bits that stand for `undefined` in an `undef` or `maybeNum` value (a quiet NaN). */
+export const UNDEFINED_BITS = 0x7ff8_0000_0bad_f00dn
 
 export const I32_MIN = -2147483648
 export const I32_MAX = 2147483647
@@ -20,6 +33,8 @@ export const f64: Type = { kind: 'f64' }
 export const bool: Type = { kind: 'bool' }
 export const voidType: Type = { kind: 'void' }
 export const fullInt: Type = { kind: 'int', lo: I32_MIN, hi: I32_MAX }
+export const undef: Type = { kind: 'undef' }
+export const maybeNum: Type = { kind: 'maybeNum' }
 
 /** An int type if [lo, hi] fits int32, else f64. */
 export function intRange(lo: number, hi: number): Type {
@@ -42,11 +57,39 @@ export function rangeOf(t: Type): { lo: number; hi: number } | null {
   return null
 }
 
+/** Whether a value of this type may be `undefined`. */
+export function mayBeUndefined(t: Type): boolean {
+  return t.kind === 'undef' || t.kind === 'maybeNum' || t.kind === 'maybeBool'
+}
+
+/** A number, or a number or undefined: what ToNumber of it needs no boolean conversion for. */
+export function numberish(t: Type): boolean {
+  return t.kind === 'f64' || t.kind === 'int' || t.kind === 'maybeNum' || t.kind === 'undef'
+}
+
+function boolish(t: Type): boolean {
+  return t.kind === 'bool' || t.kind === 'maybeBool' || t.kind === 'undef'
+}
+
+/** The type without `undefined` (what `x ?? y` keeps of x). */
+export function defined(t: Type): Type | null {
+  if (t.kind === 'undef') return null
+  if (t.kind === 'maybeNum') return f64
+  if (t.kind === 'maybeBool') return bool
+  return t
+}
+
 /** Least upper bound of two value types, or null when they cannot share a register. */
 export function join(a: Type | null, b: Type): Type | null {
   if (a === null) return b
   if (a.kind === 'int' && b.kind === 'int') return intRange(Math.min(a.lo, b.lo), Math.max(a.hi, b.hi))
   if (isNumeric(a) && isNumeric(b)) return f64
+  if (mayBeUndefined(a) || mayBeUndefined(b)) {
+    if (a.kind === 'undef' && b.kind === 'undef') return a
+    if (numberish(a) && numberish(b)) return maybeNum
+    if (boolish(a) && boolish(b)) return { kind: 'maybeBool' }
+    return null
+  }
   if (a.kind === b.kind && a.kind !== 'array') return a
   if (a.kind === 'array' && b.kind === 'array' && a.element === b.element) return a
   return null
@@ -67,6 +110,9 @@ export function typeName(t: Type): string {
     case 'bool': return 'boolean'
     case 'array': return `${t.element}[]`
     case 'void': return 'undefined'
+    case 'undef': return 'undefined'
+    case 'maybeNum': return 'number (or undefined)'
+    case 'maybeBool': return 'boolean (or undefined)'
   }
 }
 

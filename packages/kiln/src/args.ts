@@ -72,7 +72,7 @@ export function coerceResult(result: ResultType | null, value: unknown): unknown
     case 'u32': return (value as number) >>> 0
     case 'f32': return Math.fround(value as number)
     // wasm gives a boolean as an i32 0 or 1; JS gives true or false.
-    case 'bool': return typeof value === 'boolean' ? value : value !== 0
+    case 'bool': return typeof value === 'boolean' || value === undefined ? value : value !== 0
     case 'void': return undefined
     default: return value
   }

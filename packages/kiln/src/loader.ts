@@ -240,7 +240,23 @@ function ready(instance: WebAssembly.Instance, compiled: CompiledKernel): ReadyK
     const base = kernelMemory().permanent(compiled.meta.constBytes)
     ;(exports.__kiln_init as (base: number) => void)(base)
   }
-  return { fn: exports[compiled.meta.exportName] as ReadyKernel['fn'], meta: compiled.meta, origin: compiled.origin }
+  return { fn: withUndefinedResult(exports[compiled.meta.exportName] as ReadyKernel['fn'], compiled.meta, exports), meta: compiled.meta, origin: compiled.origin }
+}
+
+/** A kernel whose result may be `undefined` gives it as such (see `KernelMeta.undefinedResult`). */
+function withUndefinedResult(fn: ReadyKernel['fn'], meta: KernelMeta, exports: Record<string, unknown>): ReadyKernel['fn'] {
+  if (!meta.undefinedResult) return fn
+  if (meta.result === 'bool') {
+    return (...args) => {
+      const r = fn(...args)
+      return r === 2 ? undefined : r
+    }
+  }
+  const flag = exports.__kiln_undefined as WebAssembly.Global
+  return (...args) => {
+    const r = fn(...args)
+    return flag.value ? undefined : r
+  }
 }
 
 /** Instantiates a compiled kernel in the shared memory, initializing its constant region. */

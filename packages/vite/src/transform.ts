@@ -152,8 +152,11 @@ function artifactUrl(c: CompiledSignature, mode: Exclude<ArtifactMode, { kind: '
 }
 
 /** What the runtime reads of an artifact's metadata (the rest stays in the manifest and store). */
-export function runtimeMeta(meta: KernelMeta): Pick<KernelMeta, 'exportName' | 'result' | 'constBytes' | 'speculative' | 'variant' | 'mathImports'> & { params: { written: boolean }[] } {
-  return { exportName: meta.exportName, result: meta.result, constBytes: meta.constBytes, speculative: meta.speculative, variant: meta.variant, mathImports: [], params: meta.params.map((p) => ({ written: p.written })) }
+export function runtimeMeta(meta: KernelMeta): Pick<KernelMeta, 'exportName' | 'result' | 'undefinedResult' | 'constBytes' | 'speculative' | 'variant' | 'mathImports'> & { params: { written: boolean }[] } {
+  return {
+    exportName: meta.exportName, result: meta.result, ...(meta.undefinedResult ? { undefinedResult: true } : {}),
+    constBytes: meta.constBytes, speculative: meta.speculative, variant: meta.variant, mathImports: [], params: meta.params.map((p) => ({ written: p.written })),
+  }
 }
 
 /** A failure as a bundler error, carrying the files the failed transform read (a fix in any of them retries it). */
