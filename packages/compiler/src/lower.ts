@@ -78,12 +78,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       entry.push(m.local.set(varLocals[i][0], m.local.get(p, binaryen.i32)), m.local.set(varLocals[i][1], m.local.get(p + 1, binaryen.i32)))
     } else {
       let v = m.local.get(p, wasm[0])
-      let from = inst.params[i]
-      if (wasm[0] === binaryen.f32) {
-        v = m.f64.promote(v)
-        from = f64
-      }
-      // A number the caller guarantees to be a small integer (an assumed range) enters as i32.
+      const from = inst.params[i]
+      if (wasm[0] === binaryen.f32) v = m.f64.promote(v)
+      // A number the caller guarantees to be a small integer (an assumed range) enters as an f64 or f32.
       if (wasm[0] !== binaryen.i32 && from.kind === 'int') v = m.i32.trunc_s_sat.f64(v)
       entry.push(m.local.set(varLocals[i][0], coerce(v, from, t)))
     }
