@@ -42,6 +42,14 @@ export const REQUIRED = [
   ...['helper call', 'helper call, missing argument', 'void helper call', 'constant number', 'constant bool', 'constant array', 'read constant array', 'aliased arrays', 'zero-copy arrays', '??', 'void', '=== undefined'],
 ]
 
+/** What must stay the same while reducing: the diagnostic code, or the internal error's text. */
+function failureKind(r) {
+  if (r.status === 'internal') return /internal: [^\n]*/.exec(r.detail)?.[0] ?? r.detail
+  if (r.status === 'rejected') return /KILN_[A-Z_]+/.exec(r.detail)?.[0] ?? r.detail
+  if (r.status === 'crash') return r.detail.split('\n')[0].replace(/\d+/g, '#')
+  return ''
+}
+
 const started = performance.now()
 const outcomes = {}
 const coverage = new Map()
@@ -77,7 +85,7 @@ for (const f of failures.slice(0, reduceCount)) {
   const set = f.result.set ?? 0
   const same = async (p) => {
     const r = await pool.run(p)
-    return r.status === f.result.status
+    return r.status === f.result.status && failureKind(r) === failureKind(f.result)
   }
   const { prog, tries, reproduced } = await reduce(f.prog, set, same)
   console.log(reproduced ? `  reduced (${tries} candidates tried):` : '  (did not reproduce on its own; as generated:)')

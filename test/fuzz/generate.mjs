@@ -147,7 +147,13 @@ export function generate(seed, index) {
         return chance(0.5) ? String(int(0, 10)) : numberLiteral(pick(EDGE_NUMBERS))
       }
       const c = r()
-      if (c < 0.3) { const op = pick(ARITH_OPS); use(`op ${op}`); return `(${num(d + 1)} ${op} ${num(d + 1)})` }
+      if (c < 0.3) {
+        const op = pick(ARITH_OPS)
+        use(`op ${op}`)
+        // Now and then a boolean operand (ToNumber: 0 or 1).
+        const operand = () => (chance(0.06) ? (use('boolean operand'), `(${bool(d + 1)})`) : num(d + 1))
+        return `(${operand()} ${op} ${operand()})`
+      }
       if (c < 0.38) { const op = pick(['-', '+', '~']); use(`unary ${op}`); return `(${op}(${num(d + 1)}))` }
       if (c < 0.48) return mathCall(d)
       if (c < 0.54) { use('?: number'); return `(${bool(d + 1)} ? ${num(d + 1)} : ${num(d + 1)})` }
@@ -186,6 +192,7 @@ export function generate(seed, index) {
       }
       const c = r()
       if (c < 0.45) { const op = pick(COMPARE_OPS); use(`compare ${op}`); return `(${num(d + 1)} ${op} ${num(d + 1)})` }
+      if (c < 0.47) { const op = pick(['<', '<=', '>', '>=']); use('boolean relational'); return `(${bool(d + 1)} ${op} ${bool(d + 1)})` }
       if (c < 0.55) { use('!'); return `!${chance(0.5) ? bool(d + 1) : `(${num(d + 1)})`}` }
       if (c < 0.67) { const op = pick(['&&', '||']); use(`boolean ${op}`); return `(${bool(d + 1)} ${op} ${bool(d + 1)})` }
       if (c < 0.72) { use('?: boolean'); return `(${bool(d + 1)} ? ${bool(d + 1)} : ${bool(d + 1)})` }
@@ -214,13 +221,36 @@ export function generate(seed, index) {
       budget--
       const c = r()
       if (c < 0.17) {
-        const isBool = chance(0.2)
-        const name = fresh(isBool ? 'c' : 'v')
         const constant = chance(0.25)
-        const init = isBool ? g.bool() : g.num()
+        const decls = []
+        const added = []
+        const count = chance(0.15) ? int(2, 3) : 1
+        for (let n = count; n > 0; n--) {
+          const isBool = chance(0.2)
+          const list = isBool ? ctx.bools : ctx.nums
+          // Sometimes shadow a local of an outer block (never one of this block: that is a
+          // redeclaration), as a block's first statement (an earlier use would be in its dead zone).
+          const outer = list.filter((v) => !ctx.own.has(v.name) && !v.name.startsWith('i') && !v.name.startsWith('f'))
+          const shadow = n === count && depth > 0 && out.length === 0 && !ctx.headUsed && outer.length && chance(0.15) ? pick(outer).name : null
+          const name = shadow ?? fresh(isBool ? 'c' : 'v')
+          if (shadow) use('shadowing')
+          // The initializer cannot read the name it declares (the temporal dead zone).
+          // (Nor, in a later declarator, the name an earlier one shadowed: it may be a const now.)
+          const hidden = new Set([name, ...added.map((x) => x.entry.name)])
+          const initCtx = { ...ctx, nums: ctx.nums.filter((v) => !hidden.has(v.name)), bools: ctx.bools.filter((v) => !hidden.has(v.name)) }
+          const gi = makeGen(initCtx)
+          decls.push(`${name} = ${isBool ? gi.bool() : gi.num()}`)
+          added.push({ list, entry: { name, mutable: !constant } })
+        }
+        for (const { list, entry } of added) {
+          const at = list.findIndex((v) => v.name === entry.name)
+          if (at >= 0) list.splice(at, 1)
+          list.push(entry)
+          ctx.own.add(entry.name)
+        }
         use(constant ? 'const' : 'let')
-        out.push(`${pad}${constant ? 'const' : 'let'} ${name} = ${init};`)
-        ;(isBool ? ctx.bools : ctx.nums).push({ name, mutable: !constant })
+        if (decls.length > 1) use('several declarators')
+        out.push(`${pad}${constant ? 'const' : 'let'} ${decls.join(', ')};`)
         continue
       }
       if (c < 0.34) {
@@ -276,6 +306,7 @@ export function generate(seed, index) {
         use('labelled block')
         const inner = scopeOf(ctx)
         inner.blocks = [...ctx.blocks, label]
+        inner.headUsed = true
         const body = statements(inner, int(1, 3), depth + 1, indent + 1)
         out.push(`${pad}${label}: {\n${pad}  if (${g.bool()}) break ${label};\n${body}\n${pad}}`)
         continue
@@ -305,7 +336,7 @@ export function generate(seed, index) {
   }
 
   function scopeOf(ctx) {
-    return { ...ctx, nums: [...ctx.nums], bools: [...ctx.bools] }
+    return { ...ctx, nums: [...ctx.nums], bools: [...ctx.bools], own: new Set(), headUsed: false }
   }
 
   function returnStmt(result, g) {
@@ -368,7 +399,7 @@ export function generate(seed, index) {
       arrays: hparams.filter((p) => p.kind === 'array').map((p) => ({ name: p.name, element: 'any' })),
       nums: hparams.filter((p) => p.kind === 'num').map((p) => ({ name: p.name, mutable: true })),
       bools: hparams.filter((p) => p.kind === 'bool').map((p) => ({ name: p.name, mutable: true })),
-      loopVars: [], loops: [], blocks: [], loopDepth: 1, result, helpersAvailable: [...helpers],
+      loopVars: [], loops: [], blocks: [], loopDepth: 1, result, helpersAvailable: [...helpers], own: new Set(hparams.map((p) => p.name)),
     }
     const g = makeGen(ctx)
     // A function that may return nothing returns a value on one path at least (else it returns nothing).
@@ -384,7 +415,7 @@ export function generate(seed, index) {
     arrays: params.filter((p) => p.kind === 'array').map((p) => ({ name: p.name, element: p.element })),
     nums: params.filter((p) => p.kind === 'scalar' && p.type !== 'bool').map((p) => ({ name: p.name, mutable: chance(0.3) })),
     bools: params.filter((p) => p.kind === 'scalar' && p.type === 'bool').map((p) => ({ name: p.name, mutable: false })),
-    loopVars: [], loops: [], blocks: [], loopDepth: 0, result: resultKind, helpersAvailable: helpers,
+    loopVars: [], loops: [], blocks: [], loopDepth: 0, result: resultKind, helpersAvailable: helpers, own: new Set(params.map((p) => p.name)),
   }
   const g = makeGen(kctx)
   const head = resultKind === 'numOrUndef' ? `  if (${g.bool()}) return ${g.num()};\n` : resultKind === 'boolOrUndef' ? `  if (${g.bool()}) return ${g.bool()};\n` : ''

@@ -140,10 +140,10 @@ export async function runProgram(prog, sets = prog.argSets.map((_, i) => i)) {
 
 /** A program as a file one can run or read: sources, constants, signature, the failing arguments. */
 export function describeProgram(prog, sets = prog.argSets.map((_, i) => i)) {
-  const consts = Object.entries(prog.constants).map(([n, v]) => `const ${n} = ${JSON.stringify(v, (_, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : Object.is(x, -0) ? '-0' : x))}`)
+  const consts = Object.entries(prog.constants).map(([n, v]) => `const ${n} = ${Array.isArray(v) ? `[${v.map(show).join(', ')}]` : show(v)}`)
   const argText = sets.map((s) => {
     const set = prog.argSets[s]
-    const parts = set.args.map((a) => ('alias' in a ? `(same array as argument ${a.alias + 1})` : 'element' in a ? `${CTOR[a.element]}.of(${a.values.map(show).join(', ')})` : show(a.value)))
+    const parts = set.args.map((a) => ('alias' in a ? `(same array as argument ${a.alias + 1})` : 'element' in a ? `${CTOR[a.element]}.of(${Array.from(new globalThis[CTOR[a.element]](a.values)).map(show).join(', ')})` : show(a.value)))
     return `//   (${parts.join(', ')})${set.zeroCopy ? ' zero-copy' : ''}`
   })
   const lines = (text) => text.split('\n').filter((l) => l.trim() !== '').join('\n')

@@ -210,7 +210,7 @@ function inferInstance(
       fail('KILN_NOT_INDEXABLE', `\`${e.object.name}\` is not an array`, e.object.span, ['only typed-array arguments and module-scope `const` arrays of numbers can be indexed'])
       return f64
     }
-    if (it.kind === 'bool') fail('KILN_TYPE_MIX', 'an array index must be a number, not a boolean', e.index.span)
+    if (it.kind === 'bool' || it.kind === 'maybeBool') fail('KILN_TYPE_MIX', 'an array index must be a number, not a boolean', e.index.span)
     let inBounds = false
     let elementType: Type
     if (arr.kind === 'const') {
@@ -650,7 +650,7 @@ function inferInstance(
     }
     if (op === '=') {
       const it = value(target.index)
-      if (it.kind === 'bool') fail('KILN_TYPE_MIX', 'an array index must be a number, not a boolean', target.index.span)
+      if (it.kind === 'bool' || it.kind === 'maybeBool') fail('KILN_TYPE_MIX', 'an array index must be a number, not a boolean', target.index.span)
       if (!arr) {
         expr(target.object)
         fail('KILN_NOT_INDEXABLE', `\`${target.object.name}\` is not an array`, target.object.span)
