@@ -129,6 +129,19 @@ const fixtures: Fixture[] = [
     signature: '(f64) => f64',
     argSets: [() => [1], () => [-1], () => [NaN], () => [0]],
   },
+  // Found by our fuzzer: on a typed array, `a[undefined]` is its ordinary property "undefined".
+  {
+    name: 'an undefined index reads and writes the property "undefined"',
+    fn: (a: Float64Array, b: Uint8Array, i: number) => {
+      a[b[i]] = 7
+      const r = a[b[i + 1]]
+      a[b[i]] += 1
+      a[b[i]]++
+      return r + a[b[i + 2]] + (a[b[0]] ?? 100)
+    },
+    signature: '(f64[], u8[], i32) => f64',
+    argSets: [() => [Float64Array.of(1, 2), Uint8Array.of(1), 4], () => [Float64Array.of(1, 2), Uint8Array.of(1, 0, 1, 0), 0], () => [new Float64Array(0), new Uint8Array(0), -1]],
+  },
   // 3. `x >>> s` with a count that is not constant: the lower bound is 0, not x's.
   { name: '>>> by a variable count, negated', fn: (s: number) => -(1 >>> s), signature: '(i32) => f64', argSets: [() => [1], () => [0], () => [33]] },
   {
@@ -291,4 +304,36 @@ describe('defects found by differential fuzzing stay fixed, in every tier', () =
       compare(f, k)
     })
   }
+})
+
+describe('the property "undefined" of a typed array, as JS has it', () => {
+  const fn = (a: Float64Array, b: Int32Array, i: number) => {
+    const before = a[b[i]]
+    a[b[i]] = i * 2
+    return before
+  }
+  test('is written on the caller\'s array and read on the next call; an odd value there makes the call run as JS', async () => {
+    const k = kernel(fn, { signatures: ['(f64[], i32[], i32) => f64'] })
+    await k.ready()
+    expect(k.tier('(f64[], i32[], i32)')).toBe('compiled')
+    for (const zeroCopy of [false, true]) {
+      const plainA = new Float64Array(3)
+      const mine = zeroCopy ? toKernelMemory([new Float64Array(3)]) : { args: [new Float64Array(3)], release: () => {} }
+      const a = mine.args[0] as Float64Array & { undefined?: unknown }
+      try {
+        for (const i of [5, 6, 1, 7]) {
+          const expected = fn(plainA, Int32Array.of(0, 1), i)
+          expect(k(a, Int32Array.of(0, 1), i)).toBe(expected)
+          expect(a.undefined).toBe((plainA as unknown as { undefined: unknown }).undefined)
+        }
+        expect(a.undefined).toBe(14)
+      } finally {
+        mine.release()
+      }
+    }
+    // A property that holds something else, or a string: the call runs as JS, with JS's result.
+    const odd = Object.assign(new Float64Array(2), { undefined: 'text' })
+    expect(k(odd, new Int32Array(0), 3)).toBe('text')
+    expect((odd as unknown as { undefined: unknown }).undefined).toBe(6)
+  })
 })

@@ -71,6 +71,13 @@ export interface KernelMeta {
   /** Bytes of constant-array data; nonzero means the module exports `__kiln_init(base)`. */
   constBytes: number
   /**
+   * Array parameters whose property named "undefined" the kernel reads or writes (`a[i]` with
+   * an `i` that may be undefined, as JS does on a typed array): the runtime passes each one's
+   * property in and out through the module's globals `__kiln_undefined_state_<i>` (0 absent,
+   * 1 a number, 2 undefined) and `__kiln_undefined_value_<i>`. Absent when none.
+   */
+  undefinedKeys?: number[]
+  /**
    * The result may be `undefined` (a path returns nothing, or an out-of-bounds read is
    * returned): for a number result the module's global `__kiln_undefined` says whether the
    * last call's result was; a boolean result is 0, 1, or 2 for undefined.
@@ -168,7 +175,7 @@ export function compileKernel(input: CompileInput): CompileResult {
 
   const params: Type[] = signature.params.map((p, i) => {
     const range = input.assume?.intRanges?.[i]
-    return range && p.kind === 'scalar' && p.type !== 'bool' ? { kind: 'int', lo: range[0], hi: range[1] } : paramValueType(p)
+    return range && p.kind === 'scalar' && p.type !== 'bool' ? { kind: 'int', lo: range[0], hi: range[1] } : paramValueType(p, i)
   })
   const maxLength = input.assume?.maxLength ?? MAX_LENGTH
   const trapOutOfBounds = input.assume?.trapOutOfBounds ?? false
@@ -193,6 +200,7 @@ export function compileKernel(input: CompileInput): CompileResult {
     ...(mayBeUndefined(root.result) && result !== 'void' ? { undefinedResult: true } : {}),
     mathImports: out.mathImports,
     constBytes: out.constBytes,
+    ...(out.undefinedKeys.length > 0 ? { undefinedKeys: out.undefinedKeys } : {}),
     variant: variantText(input.assume),
     speculative: instances.some((i) => i.speculated.size > 0),
     compiler: compilerIdentity(optimizeLevel),

@@ -28,6 +28,11 @@ export interface EmitOutput {
   arrayAccess: { read: boolean; written: boolean }[]
   /** Bytes the constant region needs (0: none, and no `__kiln_init` export). */
   constBytes: number
+  /**
+   * Kernel parameters whose property "undefined" the module reads or writes (an index that may
+   * be undefined): each has exported globals `__kiln_undefined_state_<i>` and `__kiln_undefined_value_<i>`.
+   */
+  undefinedKeys: number[]
 }
 
 export function emitWasm(input: EmitInput): EmitOutput {
@@ -54,6 +59,7 @@ export function emitWasm(input: EmitInput): EmitOutput {
     const helpers = new Set<string>()
     const mathImports = new Map<string, { name: string; arity: number }>()
     const access = new Map<Instance, Map<number, Set<'read' | 'write'>>>()
+    const undefinedKeys = new Set<number>()
 
     const ctx: ModuleContext = {
       m,
@@ -83,6 +89,10 @@ export function emitWasm(input: EmitInput): EmitOutput {
       touches(inst, param, kind) {
         return access.get(inst)?.get(param)?.has(kind) ?? false
       },
+      undefinedKey(origin) {
+        undefinedKeys.add(origin)
+        return { state: `kiln.undefinedState.${origin}`, value: `kiln.undefinedValue.${origin}` }
+      },
     }
 
     for (const inst of input.instances) {
@@ -99,6 +109,14 @@ export function emitWasm(input: EmitInput): EmitOutput {
     // Only empty constant arrays: every index is out of bounds, but the (dead) address still names the base.
     else if (constLayout.size > 0) m.addGlobal(ctx.constBase, binaryen.i32, false, m.i32.const(0))
 
+    for (const origin of undefinedKeys) {
+      const { state, value } = ctx.undefinedKey(origin)
+      m.addGlobal(state, binaryen.i32, true, m.i32.const(0))
+      m.addGlobal(value, binaryen.f64, true, m.f64.const(0))
+      m.addGlobalExport(state, `__kiln_undefined_state_${origin}`)
+      m.addGlobalExport(value, `__kiln_undefined_value_${origin}`)
+    }
+
     if (!m.validate()) throw new Error('internal: generated module does not validate')
     binaryen.setOptimizeLevel(input.optimizeLevel)
     binaryen.setShrinkLevel(0)
@@ -114,6 +132,7 @@ export function emitWasm(input: EmitInput): EmitOutput {
         written: t.kind === 'array' && (rootAccess?.get(i)?.has('write') ?? false),
       })),
       constBytes,
+      undefinedKeys: [...undefinedKeys].sort((a, b) => a - b),
     }
   } finally {
     m.dispose()

@@ -28,6 +28,12 @@ export interface ModuleContext {
   noteAccess(inst: Instance, varId: number, kind: 'read' | 'write'): void
   /** Whether an (already lowered) instance reads or writes its array parameter `param`. */
   touches(inst: Instance, param: number, kind: 'read' | 'write'): boolean
+  /**
+   * The globals that hold kernel parameter `origin`'s property named "undefined" (what
+   * `a[undefined]` reads and writes on a typed array): a state (0 absent, 1 a number in
+   * `value`, 2 the value undefined) and the number. Requesting them exports them.
+   */
+  undefinedKey(origin: number): { state: string; value: string }
 }
 
 /** wasm type of a value type. */
@@ -51,6 +57,18 @@ const shiftOf: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 }
 const UNDEF_BOOL = 2
 
 interface ArrayRef { element: ElementTypeName; ptr: number; len: number; varId: number }
+
+/** The pieces of an element access (see `access`). */
+interface Access {
+  setup: Ref[]
+  /** Null when the index is proven in bounds. */
+  valid: (() => Ref) | null
+  addr: () => Ref
+  element: ElementTypeName | null
+  constOffset: number
+  /** When the index may be undefined: the test for it and the globals of the array's property "undefined". */
+  undefinedKey: { test: () => Ref; globals: { state: string; value: string } } | null
+}
 
 /**
  * Lowers one instance. `abi` gives the wasm parameter types per source parameter; the kernel
@@ -247,12 +265,13 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
    * Evaluates the index of `target` into temps and gives the pieces of an element access:
    * `valid` is null when the index is proven in bounds.
    */
-  function access(target: IndexExpr): { setup: Ref[]; valid: (() => Ref) | null; addr: () => Ref; element: ElementTypeName | null; constOffset: number } {
+  function access(target: IndexExpr): Access {
     const it = typeOf(target.index)
     const constArr = constArrayOf(target.object)
     const setup: Ref[] = []
     let idx: () => Ref
     let valid: (() => Ref) | null = null
+    let undefinedKey: Access['undefinedKey'] = null
     const length = (): Ref => (constArr ? m.i32.const(constArr.length) : m.local.get(arrayOf(target.object).ptr + 1, binaryen.i32))
     if (it.kind !== 'int') {
       const f = tempSet(lowerTo(target.index, f64), binaryen.f64)
@@ -260,6 +279,12 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       setup.push(f.set, i.set)
       idx = i.get
       valid = () => m.i32.and(m.f64.eq(m.f64.convert_u.i32(i.get()), f.get()), m.i32.lt_u(i.get(), length()))
+      // An undefined index names the typed array's property "undefined" (constant arrays are never written, so theirs stays absent).
+      if (mayBeUndefined(it) && !constArr) {
+        const t = inst.vars[varOf(target.object)]
+        if (t.kind !== 'array') throw new Error('internal: not an array')
+        undefinedKey = { test: () => isUndefinedF64(f.get()), globals: ctx.undefinedKey(t.origin) }
+      }
     } else {
       const i = tempSet(lower(target.index), binaryen.i32)
       setup.push(i.set)
@@ -268,14 +293,14 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     }
     if (constArr) {
       return {
-        setup, valid, element: null, constOffset: constArr.offset,
+        setup, valid, element: null, constOffset: constArr.offset, undefinedKey,
         addr: () => m.i32.add(m.global.get(ctx.constBase, binaryen.i32), m.i32.shl(idx(), m.i32.const(3))),
       }
     }
     const arr = arrayOf(target.object)
     const shift = shiftOf[elementInfo[arr.element].bytes]
     return {
-      setup, valid, element: arr.element, constOffset: 0,
+      setup, valid, element: arr.element, constOffset: 0, undefinedKey,
       addr: () => m.i32.add(m.local.get(arr.ptr, binaryen.i32), shift === 0 ? idx() : m.i32.shl(idx(), m.i32.const(shift))),
     }
   }
@@ -284,7 +309,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
    * Reads the element at an access in `want`: its load type when in bounds; else a `maybeNum`,
    * undefined outside, or, for a speculated load, its load type with a trap outside.
    */
-  function readAccess(a: ReturnType<typeof access>, want: Type, speculated: boolean): Ref {
+  function readAccess(a: Access, want: Type, speculated: boolean): Ref {
     let loaded: { ref: Ref; type: Type }
     if (a.element === null) {
       const v = m.f64.load(a.constOffset, 8, a.addr())
@@ -297,7 +322,26 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     if (want.kind !== 'maybeNum') throw new Error(`internal: unproven read as ${want.kind}`)
     // Only an f64 element can hold the undefined pattern (folded constants and f32 widenings cannot).
     const inside = a.element === 'f64' ? coerce(loaded.ref, f64, want) : coerce(loaded.ref, loaded.type, f64)
-    return m.if(a.valid(), inside, undefinedF64())
+    const read = m.if(a.valid(), inside, undefinedF64())
+    if (!a.undefinedKey) return read
+    const { state, value } = a.undefinedKey.globals
+    const property = m.select(m.i32.eq(m.global.get(state, binaryen.i32), m.i32.const(1)), m.global.get(value, binaryen.f64), undefinedF64())
+    return m.if(a.undefinedKey.test(), property, read)
+  }
+
+  /** Stores a value of type `t` at an access: into the element when valid, or into the property "undefined". */
+  function writeAccess(a: Access, value: () => Ref, t: Type): Ref {
+    const store = storeElement(a.element!, a.addr(), value(), t)
+    const guarded = a.valid === null ? store : m.if(a.valid(), store)
+    if (!a.undefinedKey) return guarded
+    const { state, value: slot } = a.undefinedKey.globals
+    const v = tempSet(coerce(value(), t, { kind: 'maybeNum' }), binaryen.f64)
+    const setProperty = m.block(null, [
+      v.set,
+      m.global.set(state, m.select(isUndefinedF64(v.get()), m.i32.const(2), m.i32.const(1))),
+      m.global.set(slot, v.get()),
+    ])
+    return m.if(a.undefinedKey.test(), setProperty, guarded)
   }
 
   function noteArray(target: IndexExpr, kind: 'read' | 'write'): void {
@@ -579,19 +623,16 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     }
     noteArray(e.target, 'write')
     const a = access(e.target)
-    const element = a.element!
     if (e.op === '=') {
       const vt = typeOf(e.value)
       const val = tempSet(lower(e.value), wasmType(vt))
-      const store = storeElement(element, a.addr(), val.get(), vt)
-      return m.block(null, [...a.setup, val.set, a.valid === null ? store : m.if(a.valid(), store), val.get()], wasmType(vt))
+      return m.block(null, [...a.setup, val.set, writeAccess(a, val.get, vt), val.get()], wasmType(vt))
     }
     noteArray(e.target, 'read')
     const oldType = typeOf(e.target)
     const old = readAccess(a, oldType, inst.speculated.has(e.target))
     const result = tempSet(arith(e.op.slice(0, -1), old, oldType, lower(e.value), typeOf(e.value), t), wasmType(t))
-    const store = storeElement(element, a.addr(), result.get(), t)
-    return m.block(null, [...a.setup, result.set, a.valid === null ? store : m.if(a.valid(), store), result.get()], wasmType(t))
+    return m.block(null, [...a.setup, result.set, writeAccess(a, result.get, t), result.get()], wasmType(t))
   }
 
   function lowerUpdate(e: Extract<Expr, { kind: 'Update' }>, t: Type): Ref {
@@ -610,14 +651,12 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     noteArray(e.target, 'read')
     noteArray(e.target, 'write')
     const a = access(e.target)
-    const element = a.element!
     const oldType = typeOf(e.target)
     const old = tempSet(readAccess(a, oldType, inst.speculated.has(e.target)), wasmType(oldType))
     const one: Type = { kind: 'int', lo: 1, hi: 1 }
     const next = tempSet(arith(delta === 1 ? '+' : '-', old.get(), oldType, m.i32.const(1), one, t), wasmType(t))
-    const store = storeElement(element, a.addr(), next.get(), t)
     const value = e.prefix ? next.get() : coerce(old.get(), oldType, t)
-    return m.block(null, [...a.setup, old.set, next.set, a.valid === null ? store : m.if(a.valid(), store), value], wasmType(t))
+    return m.block(null, [...a.setup, old.set, next.set, writeAccess(a, next.get, t), value], wasmType(t))
   }
 
   function loopLabels(l: BreakTarget): { brk: string; cont: string; top: string } {

@@ -8,7 +8,8 @@ export type Type =
   | { kind: 'f64' }
   | { kind: 'int'; lo: number; hi: number }
   | { kind: 'bool' }
-  | { kind: 'array'; element: ElementTypeName }
+  /** `origin`: the kernel parameter (the JS object) the array is; helpers are instantiated per origin. */
+  | { kind: 'array'; element: ElementTypeName; origin: number }
   | { kind: 'void' }
   /** The value `undefined` (a missing argument, `undefined`, `void x`); held as the f64 sentinel. */
   | { kind: 'undef' }
@@ -91,7 +92,7 @@ export function join(a: Type | null, b: Type): Type | null {
     return null
   }
   if (a.kind === b.kind && a.kind !== 'array') return a
-  if (a.kind === 'array' && b.kind === 'array' && a.element === b.element) return a
+  if (a.kind === 'array' && b.kind === 'array' && a.element === b.element && a.origin === b.origin) return a
   return null
 }
 
@@ -99,7 +100,7 @@ export function sameType(a: Type | null, b: Type | null): boolean {
   if (a === null || b === null) return a === b
   if (a.kind !== b.kind) return false
   if (a.kind === 'int' && b.kind === 'int') return a.lo === b.lo && a.hi === b.hi
-  if (a.kind === 'array' && b.kind === 'array') return a.element === b.element
+  if (a.kind === 'array' && b.kind === 'array') return a.element === b.element && a.origin === b.origin
   return true
 }
 
@@ -128,9 +129,9 @@ export function elementValueType(element: ElementTypeName): Type {
   }
 }
 
-/** The type a kernel parameter has inside the kernel, after the runtime's coercion. */
-export function paramValueType(p: ParamType): Type {
-  if (p.kind === 'array') return { kind: 'array', element: p.element }
+/** The type kernel parameter `index` has inside the kernel, after the runtime's coercion. */
+export function paramValueType(p: ParamType, index: number): Type {
+  if (p.kind === 'array') return { kind: 'array', element: p.element, origin: index }
   switch (p.type) {
     case 'i32': return fullInt
     case 'bool': return bool
@@ -142,7 +143,7 @@ export function paramValueType(p: ParamType): Type {
 export function typeKey(t: Type): string {
   switch (t.kind) {
     case 'int': return `int[${t.lo},${t.hi}]`
-    case 'array': return `${t.element}[]`
+    case 'array': return `${t.element}[]@${t.origin}`
     default: return t.kind
   }
 }

@@ -6,7 +6,7 @@ import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSig
 import { loadArtifacts, type AotModule, type ArtifactRef, type PluginData } from './artifacts.js'
 import { KilnError } from './errors.js'
 import { plainFunction, registerHot } from './hot.js'
-import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, variantLabel, type KernelSource, type ModuleRequest, type ReadyKernel } from './loader.js'
+import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, variantLabel, type KernelSource, type ModuleRequest, type ReadyKernel, type UndefinedKey } from './loader.js'
 import { kernelMemory, type TypedArray } from './memory.js'
 
 /** What serves a signature: a precompiled artifact, a persistent store, a compile in this process, or plain JS. */
@@ -412,6 +412,41 @@ const NOT_SPECULATED = Symbol('not speculated')
  * not made (NOT_SPECULATED).
  */
 function invoke(e: Entry, ready: ReadyKernel, args: unknown[], speculative: boolean): unknown {
+  const keys = ready.undefinedKeys
+  if (keys === null) return invokeModule(e, ready, args, speculative)
+  if (!passUndefinedKeys(keys, args)) return NOT_RUN
+  const out = invokeModule(e, ready, args, speculative)
+  if (out !== BAILED && out !== NOT_RUN && out !== NOT_SPECULATED) {
+    for (const k of keys) {
+      const state = k.state.value as number
+      if (state !== 0) (args[k.param] as Record<string, unknown>).undefined = state === 1 ? k.value.value : undefined
+    }
+  }
+  return out
+}
+
+/**
+ * `a[undefined]` on a typed array is its ordinary property "undefined": the module reads and
+ * writes it through globals, which this sets from the arrays. A call where two such arrays are
+ * one object, or the property holds something other than a number or undefined, runs as JS.
+ */
+function passUndefinedKeys(keys: readonly UndefinedKey[], args: unknown[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const a = args[keys[i].param] as Record<string, unknown>
+    for (let j = 0; j < i; j++) if (args[keys[j].param] === a) return false
+    if (!Object.prototype.hasOwnProperty.call(a, 'undefined')) {
+      keys[i].state.value = 0
+      continue
+    }
+    const v = a.undefined
+    if (v !== undefined && typeof v !== 'number') return false
+    keys[i].state.value = v === undefined ? 2 : 1
+    keys[i].value.value = v === undefined ? 0 : v
+  }
+  return true
+}
+
+function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative: boolean): unknown {
   const w = e.wasmArgs
   if (!e.hasArrays) {
     for (let i = 0; i < args.length; i++) w[i] = args[i] as number

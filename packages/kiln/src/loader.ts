@@ -81,6 +81,15 @@ export interface ReadyKernel {
   fn: (...args: number[]) => number | undefined
   meta: KernelMeta
   origin: Origin
+  /** The globals through which the module reads and writes array parameters' property "undefined" (see `KernelMeta.undefinedKeys`). */
+  undefinedKeys: UndefinedKey[] | null
+}
+
+export interface UndefinedKey {
+  param: number
+  /** 0 absent, 1 a number in `value`, 2 the value undefined. */
+  state: WebAssembly.Global
+  value: WebAssembly.Global
 }
 
 /** key → compiled module, shared by every kernel in this process or page. */
@@ -240,7 +249,12 @@ function ready(instance: WebAssembly.Instance, compiled: CompiledKernel): ReadyK
     const base = kernelMemory().permanent(compiled.meta.constBytes)
     ;(exports.__kiln_init as (base: number) => void)(base)
   }
-  return { fn: withUndefinedResult(exports[compiled.meta.exportName] as ReadyKernel['fn'], compiled.meta, exports), meta: compiled.meta, origin: compiled.origin }
+  const undefinedKeys = compiled.meta.undefinedKeys?.map((param) => ({
+    param,
+    state: exports[`__kiln_undefined_state_${param}`] as WebAssembly.Global,
+    value: exports[`__kiln_undefined_value_${param}`] as WebAssembly.Global,
+  })) ?? null
+  return { fn: withUndefinedResult(exports[compiled.meta.exportName] as ReadyKernel['fn'], compiled.meta, exports), meta: compiled.meta, origin: compiled.origin, undefinedKeys }
 }
 
 /** A kernel whose result may be `undefined` gives it as such (see `KernelMeta.undefinedResult`). */

@@ -152,9 +152,10 @@ function artifactUrl(c: CompiledSignature, mode: Exclude<ArtifactMode, { kind: '
 }
 
 /** What the runtime reads of an artifact's metadata (the rest stays in the manifest and store). */
-export function runtimeMeta(meta: KernelMeta): Pick<KernelMeta, 'exportName' | 'result' | 'undefinedResult' | 'constBytes' | 'speculative' | 'variant' | 'mathImports'> & { params: { written: boolean }[] } {
+export function runtimeMeta(meta: KernelMeta): Pick<KernelMeta, 'exportName' | 'result' | 'undefinedResult' | 'undefinedKeys' | 'constBytes' | 'speculative' | 'variant' | 'mathImports'> & { params: { written: boolean }[] } {
   return {
     exportName: meta.exportName, result: meta.result, ...(meta.undefinedResult ? { undefinedResult: true } : {}),
+    ...(meta.undefinedKeys ? { undefinedKeys: meta.undefinedKeys } : {}),
     constBytes: meta.constBytes, speculative: meta.speculative, variant: meta.variant, mathImports: [], params: meta.params.map((p) => ({ written: p.written })),
   }
 }
