@@ -24,15 +24,15 @@ function tiny(a: number): boolean {
   return (v = 5e-324 * a) == 0
 }
 
-/** A helper whose last parameter may be missing. */
-function withDefault(x: number, y?: number): number {
+/** A helper whose last parameter may be missing (called with one, two and three arguments). */
+const withDefault = function withDefault(x: number, y?: number): number {
   if (y === undefined) return x
   return x + y
-}
+} as (...args: number[]) => number
 
-// @ts-expect-error y is read only to show it is undefined
-function undefinedParam(x: number, y: number): number {
-  return y
+/** Its second parameter is never given: it returns undefined. */
+function undefinedParam(x: number, y?: number): number | undefined {
+  return x === x ? y : y
 }
 
 const fixtures: Fixture[] = [
