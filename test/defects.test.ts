@@ -144,6 +144,21 @@ const fixtures: Fixture[] = [
   },
   // Found by our fuzzer: a range variant's f32 parameter assumed to be a small integer crashed the compiler.
   { name: 'an f32 parameter in a range variant', fn: (x: number, y: number) => x + y, signature: '(f32, f64) => f64', argSets: [() => [3, 1], () => [1000, 0.5], () => [0.5, 2], () => [-7, 16777216]] },
+  // Found by our fuzzer: `a[i]++` was typed as the new element (never 0 here), so `%` by it trapped.
+  {
+    name: 'a postfix element update as a divisor',
+    fn: (a: Uint8Array, x: number) => {
+      let r = 0
+      for (let i = 0; i < a.length; i++) {
+        let y = 255
+        y %= a[i]++
+        r += y + (x % a[i]--)
+      }
+      return r
+    },
+    signature: '(u8[], i32) => f64',
+    argSets: [() => [Uint8Array.of(0, 1, 255, 7), 9], () => [Uint8Array.of(255, 0), 0], () => [new Uint8Array(0), 1]],
+  },
   // 3. `x >>> s` with a count that is not constant: the lower bound is 0, not x's.
   { name: '>>> by a variable count, negated', fn: (s: number) => -(1 >>> s), signature: '(i32) => f64', argSets: [() => [1], () => [0], () => [33]] },
   {

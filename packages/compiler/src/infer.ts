@@ -594,7 +594,11 @@ function inferInstance(
           const after = vars[v] ?? f64
           return after.kind === 'maybeNum' ? f64 : after
         }
-        return indexAssign(e.target, e.op === '++' ? '+=' : '-=', null, e.span)
+        const next = indexAssign(e.target, e.op === '++' ? '+=' : '-=', null, e.span)
+        if (e.prefix) return next
+        // `a[i]++` is the old element as a number (0 when the new one is 1): both ranges.
+        const old = s.types.get(e.target)!
+        return join(old.kind === 'int' ? old : f64, next) ?? f64
       }
       case 'Seq': {
         let t: Type = voidType
