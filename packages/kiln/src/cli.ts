@@ -1,5 +1,6 @@
 // `kiln cache ls | stats | clear | verify [--dir DIR]`: look into and check the Node file store.
 
+import { KilnError } from './errors.js'
 import { FileStore } from './store/fileStore.js'
 import { slotOf } from './store/explain.js'
 
@@ -7,7 +8,7 @@ const usage = `usage: kiln cache <ls | stats | clear | verify> [--dir DIR]
 
   ls      entries by kernel id and signature, with size and last use
   stats   entry count, total size, cap and location
-  clear   remove every entry
+  clear   remove every file Kiln wrote (refuses a directory that is not a Kiln cache)
   verify  recompile every entry and compare bytes (exit 1 on any mismatch or corrupt entry)
 
 The directory is --dir, else $KILN_CACHE_DIR, else node_modules/.cache/kiln under the nearest package root.`
@@ -21,13 +22,44 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')
 }
 
+/** Control characters (a newline in a kernel id would fake a row; escapes would reach the terminal) as `\xNN`. */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** `--dir DIR` or `--dir=DIR` and two words; anything else is an error (a typo must never fall back to the default store). */
+function parse(argv: string[]): { args: string[]; dir?: string; help: boolean } | string {
+  const args: string[] = []
+  let dir: string | undefined
+  let help = false
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--help' || a === '-h') help = true
+    else if (a === '--dir' || a.startsWith('--dir=')) {
+      if (dir !== undefined) return '--dir is given twice'
+      const value = a === '--dir' ? argv[++i] : a.slice('--dir='.length)
+      if (value === undefined || value === '' || value.startsWith('-')) return '--dir needs a directory'
+      dir = value
+    } else if (a.startsWith('-')) return `unknown option ${a} (the only option is --dir DIR)`
+    else args.push(a)
+  }
+  return { args, dir, help }
+}
+
 export async function main(argv: string[], out: (line: string) => void = (l) => console.log(l)): Promise<number> {
-  const dirAt = argv.indexOf('--dir')
-  const dir = dirAt >= 0 ? argv[dirAt + 1] : undefined
-  const args = dirAt >= 0 ? argv.filter((_, i) => i !== dirAt && i !== dirAt + 1) : argv
-  if (args[0] !== 'cache' || !['ls', 'stats', 'clear', 'verify'].includes(args[1] ?? '')) {
+  const parsed = parse(argv)
+  if (typeof parsed === 'string') {
+    out(`kiln: ${parsed}\n\n${usage}`)
+    return 2
+  }
+  const { args, dir } = parsed
+  if (parsed.help || args.length === 0 || args[0] === 'help') {
     out(usage)
-    return args.length === 0 || args[0] === '--help' || args[0] === 'help' ? 0 : 2
+    return 0
+  }
+  if (args[0] !== 'cache' || !['ls', 'stats', 'clear', 'verify'].includes(args[1] ?? '') || args.length > 2) {
+    out(usage)
+    return 2
   }
   const store = new FileStore({ dir })
   const entries = store.list()
@@ -41,7 +73,7 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
         const d = store.inspect(e.path)
         const id = 'entry' in d ? d.entry.id : '(unreadable)'
         const slot = 'entry' in d ? slotOf(d.entry.parts) : d.problem
-        return [id, slot, formatBytes(e.bytes), e.lastUse.toISOString().replace('T', ' ').slice(0, 19), e.key.slice(0, 12)]
+        return [printable(id), printable(slot), formatBytes(e.bytes), e.lastUse.toISOString().replace('T', ' ').slice(0, 19), e.key.slice(0, 12)]
       }).sort((a, b) => (a[0] + a[1] < b[0] + b[1] ? -1 : 1))
       out(table([['kernel', 'signature', 'size', 'last use', 'key'], ...rows]))
       return 0
@@ -64,9 +96,15 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       return 0
     }
     case 'clear': {
-      store.clear()
-      out(`removed ${entries.length} entries from ${store.dir}`)
-      return 0
+      try {
+        const removed = store.clear()
+        out(`removed ${removed} entries from ${store.dir}`)
+        return 0
+      } catch (error) {
+        if (error instanceof KilnError) out(error.message)
+        else out(`kiln: cannot clear ${store.dir}: ${(error as Error).message}`)
+        return 1
+      }
     }
     case 'verify': {
       const { compileKernel } = await import('@kiln/compiler')
@@ -82,7 +120,7 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
         const r = compileKernel({ source: { code: entry.recipe.source, file: entry.id }, name: entry.id, deps: entry.recipe.deps, constants: entry.recipe.constants, signature: entry.recipe.signature, assume: entry.recipe.assume, optimizeLevel: entry.parts.compiler.optimizeLevel })
         const same = r.ok && r.wasm.length === entry.wasm.length && r.wasm.every((b, i) => b === entry.wasm[i])
         if (!same) failures++
-        out(`${same ? 'OK      ' : 'MISMATCH'}  ${e.key.slice(0, 12)}  ${entry.id} ${slotOf(entry.parts)}`)
+        out(`${same ? 'OK      ' : 'MISMATCH'}  ${e.key.slice(0, 12)}  ${printable(entry.id)} ${printable(slotOf(entry.parts))}`)
       }
       out(`${entries.length - failures} of ${entries.length} entries verify`)
       return failures > 0 ? 1 : 0

@@ -3,9 +3,10 @@
 // size cap with least-recently-used eviction (last use = mtime, touched on every hit), and a
 // small per-kernel index of the last key parts, for explaining misses.
 
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { KeyParts } from '@kiln/compiler'
+import { KilnError } from '../errors.js'
 import { checksumText } from './checksum.js'
 import { decodeEntry, encodeEntry, peekEntry, type StoredEntry } from './entry.js'
 import { slotOf } from './explain.js'
@@ -14,6 +15,50 @@ import type { KernelStore, StoreLookup } from './types.js'
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 /** Temp files older than this are leftovers of a crashed writer. */
 const STALE_TEMP_MS = 10 * 60 * 1000
+/** A sweep lock older than this was left by a process that died sweeping. */
+const STALE_LOCK_MS = 30 * 1000
+
+/**
+ * The store's marker: a cache directory tag (https://bford.info/cachedir/, which backup tools
+ * skip) that says Kiln wrote it. `clear` refuses a directory without it.
+ */
+export const MARKER = 'CACHEDIR.TAG'
+const MARKER_TEXT = 'Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by Kiln (compiled kernels). `npx kiln cache clear` removes this cache.\n'
+
+/** The names Kiln writes in each directory of a store; nothing else is ever deleted. */
+const OWN_NAMES: Record<'entries' | 'index' | 'alias' | 'tmp', RegExp> = {
+  entries: /^[0-9a-f]{64}\.kiln$/,
+  index: /^[0-9a-f]{16}\.json$/,
+  alias: /^[0-9a-f]{16}$/,
+  tmp: /^\d+-[0-9a-z]+-[0-9a-z]+\.tmp$/,
+}
+
+/** Kiln's own files in one directory of the store (a real directory, not a link), with their sizes and mtimes. */
+function ownFiles(dir: string, names: RegExp): { name: string; path: string; bytes: number; mtimeMs: number }[] {
+  try {
+    if (!lstatSync(dir).isDirectory()) return []
+  } catch {
+    return []
+  }
+  const out: { name: string; path: string; bytes: number; mtimeMs: number }[] = []
+  let list: string[]
+  try {
+    list = readdirSync(dir)
+  } catch {
+    return []
+  }
+  for (const name of list) {
+    if (!names.test(name)) continue
+    const path = join(dir, name)
+    try {
+      const st = lstatSync(path)
+      if (st.isFile()) out.push({ name, path, bytes: st.size, mtimeMs: st.mtimeMs })
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
+  return out
+}
 
 export interface FileStoreOptions {
   /** Cache directory. @default $KILN_CACHE_DIR, else node_modules/.cache/kiln under the nearest package root */
@@ -50,6 +95,7 @@ export class FileStore implements KernelStore {
   private warnedFiles = new Set<string>()
   private writtenSinceSweep = 0
   private swept = false
+  private marked = false
 
   constructor(options: FileStoreOptions = {}) {
     this.dir = options.dir ? resolve(options.dir) : defaultCacheDir()
@@ -103,6 +149,7 @@ export class FileStore implements KernelStore {
     if (!this.writable) return 0
     const bytes = encodeEntry(entry)
     try {
+      if (!this.marked) this.mark()
       this.writeAtomic(this.entryPath(entry.key), bytes)
       this.updateIndex(entry)
     } catch (error) {
@@ -119,6 +166,32 @@ export class FileStore implements KernelStore {
     return this.putSync(entry)
   }
 
+  /** Writes the marker if the store has none (a new store, or one an older Kiln made). */
+  private mark(): void {
+    const path = join(this.dir, MARKER)
+    if (!existsSync(path)) {
+      mkdirSync(this.dir, { recursive: true })
+      writeFileSync(path, MARKER_TEXT)
+    }
+    this.marked = true
+  }
+
+  /** Whether `dir` is a store: Kiln's marker, or (made before markers) nothing but Kiln's four directories. */
+  isStore(): boolean {
+    try {
+      const marker = join(this.dir, MARKER)
+      if (lstatSync(marker).isFile()) return readFileSync(marker, 'utf8').includes('created by Kiln')
+    } catch {
+      // No marker: look at the layout.
+    }
+    try {
+      const names = readdirSync(this.dir)
+      return names.length > 0 && names.every((n) => n in OWN_NAMES && lstatSync(join(this.dir, n)).isDirectory())
+    } catch {
+      return false
+    }
+  }
+
   /**
    * Writes to a temp file unique to this process and write, then renames it over the target:
    * readers see the old file or the whole new one. No fsync: a file a crash leaves torn fails its
@@ -133,6 +206,7 @@ export class FileStore implements KernelStore {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
       // First write, or the directory was deleted under us (`kiln cache clear`): make it again.
       mkdirSync(join(this.dir, 'tmp'), { recursive: true })
+      this.mark()
       fd = openSync(tmp, 'wx')
     }
     try {
@@ -205,27 +279,9 @@ export class FileStore implements KernelStore {
     return { parts: index.slots[slot]?.parts ?? null, otherSignatures: Object.keys(index.slots).some((s) => s !== slot) }
   }
 
-  /** Every entry file with its size and last use. */
+  /** Every entry file with its size and last use (regular files named as Kiln names them; links are not followed). */
   list(): { key: string; path: string; bytes: number; lastUse: Date }[] {
-    const dir = join(this.dir, 'entries')
-    let names: string[]
-    try {
-      names = readdirSync(dir)
-    } catch {
-      return []
-    }
-    const out: { key: string; path: string; bytes: number; lastUse: Date }[] = []
-    for (const name of names) {
-      if (!name.endsWith('.kiln')) continue
-      const path = join(dir, name)
-      try {
-        const st = statSync(path)
-        out.push({ key: name.slice(0, -'.kiln'.length), path, bytes: st.size, lastUse: st.mtime })
-      } catch {
-        // Removed by another process meanwhile.
-      }
-    }
-    return out
+    return ownFiles(join(this.dir, 'entries'), OWN_NAMES.entries).map((f) => ({ key: f.name.slice(0, -'.kiln'.length), path: f.path, bytes: f.bytes, lastUse: new Date(f.mtimeMs) }))
   }
 
   /** Reads an entry file for listing or verifying: decoded, or its problem. */
@@ -245,6 +301,40 @@ export class FileStore implements KernelStore {
   sweep(): { removed: number; bytes: number } {
     this.swept = true
     this.writtenSinceSweep = 0
+    // One sweeper at a time: processes sweeping the same LRU order at once would each delete
+    // down to the target, together far below it.
+    const lock = join(this.dir, 'sweep.lock')
+    if (!this.takeLock(lock)) return { removed: 0, bytes: this.list().reduce((n, e) => n + e.bytes, 0) }
+    try {
+      return this.sweepLocked()
+    } finally {
+      try {
+        unlinkSync(lock)
+      } catch {
+        // Taken over as stale by another process.
+      }
+    }
+  }
+
+  private takeLock(lock: string): boolean {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        closeSync(openSync(lock, 'wx'))
+        return true
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false
+        try {
+          if (Date.now() - lstatSync(lock).mtimeMs < STALE_LOCK_MS) return false
+          unlinkSync(lock)
+        } catch {
+          // Released meanwhile: try again.
+        }
+      }
+    }
+    return false
+  }
+
+  private sweepLocked(): { removed: number; bytes: number } {
     const entries = this.list()
     let total = entries.reduce((n, e) => n + e.bytes, 0)
     let removed = 0
@@ -254,43 +344,76 @@ export class FileStore implements KernelStore {
         if (total <= (this.maxBytes * 3) / 4) break
         try {
           unlinkSync(e.path)
-          total -= e.bytes
           removed++
-        } catch {
-          // Already gone.
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') continue
+          // Already gone (`clear`): it no longer counts either.
         }
+        total -= e.bytes
       }
     }
     if (removed > 0) {
       // Aliases of evicted entries would only send lookups to missing files.
-      try {
-        for (const name of readdirSync(join(this.dir, 'alias'))) {
-          const path = join(this.dir, 'alias', name)
-          const key = readFileSync(path, 'utf8').slice(0, 64)
-          if (!existsSync(this.entryPath(key))) rmSync(path, { force: true })
+      for (const f of ownFiles(join(this.dir, 'alias'), OWN_NAMES.alias)) {
+        try {
+          const key = readFileSync(f.path, 'utf8').slice(0, 64)
+          if (!existsSync(this.entryPath(key))) unlinkSync(f.path)
+        } catch {
+          // Removed meanwhile.
         }
-      } catch {
-        // No aliases.
       }
     }
-    const tmpDir = join(this.dir, 'tmp')
-    try {
-      for (const name of readdirSync(tmpDir)) {
-        const path = join(tmpDir, name)
-        try {
-          if (Date.now() - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path)
-        } catch {
-          // Renamed or removed meanwhile.
-        }
+    for (const f of ownFiles(join(this.dir, 'tmp'), OWN_NAMES.tmp)) {
+      try {
+        if (Date.now() - f.mtimeMs > STALE_TEMP_MS) unlinkSync(f.path)
+      } catch {
+        // Renamed or removed meanwhile.
       }
-    } catch {
-      // No temp directory.
     }
     return { removed, bytes: total }
   }
 
-  clear(): void {
-    rmSync(this.dir, { recursive: true, force: true })
+  /**
+   * Removes every file Kiln wrote (entries, index, aliases, temp files, the marker) and the
+   * directories they leave empty. Anything else stays, links are not followed, and a directory
+   * that is not a store is refused with `KILN_CACHE_NOT_STORE`. Returns the entries removed.
+   */
+  clear(): number {
+    let st
+    try {
+      st = lstatSync(this.dir)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0
+      throw error
+    }
+    if (!st.isDirectory()) {
+      throw KilnError.of('KILN_CACHE_NOT_STORE', `refusing to clear ${this.dir}: it is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}, so not a Kiln cache`, ['point --dir or KILN_CACHE_DIR at the cache directory itself'])
+    }
+    if (!this.isStore()) {
+      throw KilnError.of('KILN_CACHE_NOT_STORE', `refusing to clear ${this.dir}: it is not a Kiln cache (it has no ${MARKER} written by Kiln, and holds other files)`, ['check --dir and KILN_CACHE_DIR; delete the directory yourself if you mean to'])
+    }
+    let removed = 0
+    for (const [sub, names] of Object.entries(OWN_NAMES)) {
+      const dir = join(this.dir, sub)
+      for (const f of ownFiles(dir, names)) {
+        unlinkSync(f.path)
+        if (sub === 'entries') removed++
+      }
+      removeIfEmpty(dir)
+    }
+    rmSync(join(this.dir, 'sweep.lock'), { force: true })
+    rmSync(join(this.dir, MARKER), { force: true })
+    removeIfEmpty(this.dir)
+    this.marked = false
+    return removed
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    if (lstatSync(dir).isDirectory()) rmdirSync(dir)
+  } catch {
+    // Missing, a link, or holding files Kiln did not write: it stays.
   }
 }
 

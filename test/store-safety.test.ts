@@ -1,0 +1,171 @@
+// The store and the CLI only ever delete what Kiln wrote: `clear` refuses a directory that is
+// not a store, links are never followed, a mistyped flag is an error (never the default store),
+// and eight processes sweeping one over-full store at once keep it near its cap.
+
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { compileKernel, kernelKey } from '@kiln/compiler'
+import { FileStore } from 'kiln'
+import { afterAll, describe, expect, test } from 'vitest'
+import { main as cli } from '../packages/kiln/src/cli.js'
+
+const root = resolve(import.meta.dirname, '..')
+const tmpRoot = join(root, 'test', '.tmp', `safety-${process.pid}`)
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }))
+let counter = 0
+const fresh = (name: string): string => {
+  const dir = join(tmpRoot, `${name}-${counter++}`)
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+const compiled = (() => {
+  const source = 'function k(a) { for (let i = 0; i < a.length; i++) a[i] = a[i] * 2 }'
+  const signature = '(f64[]) => void'
+  const r = compileKernel({ source, signature })
+  if (!r.ok) throw new Error('no compile')
+  return { source, signature, meta: r.meta, wasm: r.wasm, parts: kernelKey({ source, signature }).parts }
+})()
+
+/** Fills a store with `n` entries (distinct keys), oldest first. */
+function fill(store: FileStore, n: number): string[] {
+  const keys: string[] = []
+  for (let i = 0; i < n; i++) {
+    const key = createHash('sha256').update(`entry ${i}`).digest('hex')
+    store.putSync({ key, id: `k#${i}`, parts: compiled.parts, meta: compiled.meta, wasm: compiled.wasm, recipe: { source: compiled.source, deps: {}, constants: {}, signature: compiled.signature } })
+    const t = new Date(Date.now() - (n - i) * 1000)
+    utimesSync(store.entryPath(key), t, t)
+    keys.push(key)
+  }
+  return keys
+}
+
+async function run(argv: string[]): Promise<{ code: number; text: string }> {
+  const lines: string[] = []
+  const code = await cli(argv, (l) => lines.push(l))
+  return { code, text: lines.join('\n') }
+}
+
+/** A directory with a project in it: what `KILN_CACHE_DIR` or `--dir` must never destroy. */
+function projectDir(): string {
+  const dir = fresh('project')
+  writeFileSync(join(dir, 'package.json'), '{"name":"mine"}')
+  mkdirSync(join(dir, 'src'))
+  writeFileSync(join(dir, 'src', 'main.js'), 'export const x = 1')
+  return dir
+}
+
+describe('kiln cache clear deletes only a store, and only what Kiln wrote', () => {
+  test('a project directory given as the cache is refused, through --dir and through KILN_CACHE_DIR', async () => {
+    const dir = projectDir()
+    const r = await run(['cache', 'clear', '--dir', dir])
+    expect(r.code).toBe(1)
+    expect(r.text).toContain('KILN_CACHE_NOT_STORE')
+    expect(readFileSync(join(dir, 'src', 'main.js'), 'utf8')).toBe('export const x = 1')
+    const before = process.env.KILN_CACHE_DIR
+    process.env.KILN_CACHE_DIR = dir
+    try {
+      expect((await run(['cache', 'clear'])).code).toBe(1)
+    } finally {
+      if (before === undefined) delete process.env.KILN_CACHE_DIR
+      else process.env.KILN_CACHE_DIR = before
+    }
+    expect(existsSync(join(dir, 'package.json'))).toBe(true)
+  })
+
+  test('a regular file given as the cache is refused and kept', async () => {
+    const file = join(fresh('file'), 'notes.txt')
+    writeFileSync(file, 'keep me')
+    const r = await run(['cache', 'clear', '--dir', file])
+    expect(r.code).toBe(1)
+    expect(r.text).toContain('not a directory')
+    expect(readFileSync(file, 'utf8')).toBe('keep me')
+  })
+
+  test('a store is cleared of its entries; files Kiln did not write stay', async () => {
+    const dir = fresh('store')
+    const store = new FileStore({ dir })
+    fill(store, 5)
+    expect(existsSync(join(dir, 'CACHEDIR.TAG'))).toBe(true)
+    writeFileSync(join(dir, 'entries', 'README.txt'), 'mine')
+    writeFileSync(join(dir, 'own.txt'), 'mine too')
+    const r = await run(['cache', 'clear', '--dir', dir])
+    expect(r).toEqual({ code: 0, text: `removed 5 entries from ${dir}` })
+    expect(readdirSync(join(dir, 'entries'))).toEqual(['README.txt'])
+    expect(readFileSync(join(dir, 'own.txt'), 'utf8')).toBe('mine too')
+    expect(existsSync(join(dir, 'index'))).toBe(false)
+    // A cleared store is written again, marker included.
+    fill(store, 1)
+    expect(store.list()).toHaveLength(1)
+    expect(new FileStore({ dir }).isStore()).toBe(true)
+  })
+
+  test('links inside a store are not followed, by clear or by the sweep', async () => {
+    const outside = fresh('outside')
+    const victim = join(outside, 'precious.tmp')
+    writeFileSync(victim, 'data')
+    writeFileSync(join(outside, '0123456789abcdef'), 'looks like an alias')
+    const old = new Date(Date.now() - 3600_000)
+    utimesSync(victim, old, old)
+    const dir = fresh('linked')
+    fill(new FileStore({ dir }), 8)
+    const store = new FileStore({ dir, maxBytes: 4000 })
+    rmSync(join(dir, 'tmp'), { recursive: true, force: true })
+    rmSync(join(dir, 'alias'), { recursive: true, force: true })
+    symlinkSync(outside, join(dir, 'tmp'))
+    symlinkSync(outside, join(dir, 'alias'))
+    const swept = store.sweep()
+    expect(swept.removed).toBeGreaterThan(0)
+    expect(readdirSync(outside).sort()).toEqual(['0123456789abcdef', 'precious.tmp'])
+    expect((await run(['cache', 'clear', '--dir', dir])).code).toBe(0)
+    expect(readdirSync(outside).sort()).toEqual(['0123456789abcdef', 'precious.tmp'])
+  })
+
+  test('a mistyped or value-less flag is an error and clears nothing', async () => {
+    const dir = fresh('flags')
+    fill(new FileStore({ dir }), 2)
+    for (const argv of [['cache', 'clear', '--dri', dir], ['cache', 'clear', '--dir'], ['cache', 'clear', '--dir', '--force'], ['cache', 'clear', '-f']]) {
+      const r = await run(argv)
+      expect(r.code, argv.join(' ')).toBe(2)
+      expect(r.text).toMatch(/^kiln: (unknown option|--dir needs a directory)/)
+    }
+    expect(new FileStore({ dir }).list()).toHaveLength(2)
+    expect((await run(['cache', 'clear', `--dir=${dir}`])).code).toBe(0)
+    expect(new FileStore({ dir }).list()).toHaveLength(0)
+  })
+
+  test('ls escapes control characters in kernel ids', async () => {
+    const dir = fresh('ls')
+    const store = new FileStore({ dir })
+    const key = createHash('sha256').update('ls').digest('hex')
+    store.putSync({ key, id: 'evil\nfake row\u001b[31m', parts: compiled.parts, meta: compiled.meta, wasm: compiled.wasm, recipe: { source: compiled.source, deps: {}, constants: {}, signature: compiled.signature } })
+    const r = await run(['cache', 'ls', '--dir', dir])
+    expect(r.code).toBe(0)
+    expect(r.text.split('\n')).toHaveLength(2)
+    expect(r.text).toContain('evil\\x0afake row\\x1b[31m')
+  })
+})
+
+describe('concurrent sweeps', () => {
+  test('8 processes sweeping a store at 4× its cap at once leave it under the cap, not empty', async () => {
+    const dir = fresh('sweeps')
+    const store = new FileStore({ dir, maxBytes: 1 << 30 })
+    fill(store, 200)
+    const total = store.list().reduce((n, e) => n + e.bytes, 0)
+    const cap = Math.floor(total / 4)
+    const script = `import('kiln').then(({ FileStore }) => console.log(JSON.stringify(new FileStore({ dir: ${JSON.stringify(dir)}, maxBytes: ${cap} }).sweep())))`
+    const runs = await Promise.all(Array.from({ length: 8 }, () => new Promise<string>((done) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root })
+      let out = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.on('close', () => done(out))
+    })))
+    const removed = runs.map((o) => (JSON.parse(o) as { removed: number }).removed)
+    const left = store.list().reduce((n, e) => n + e.bytes, 0)
+    expect(left).toBeLessThanOrEqual(cap)
+    expect(left).toBeGreaterThan(cap / 2)
+    expect(removed.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+  }, 60_000)
+})
