@@ -3,6 +3,7 @@
 // call already runs wasm and the page never loads the compiler.
 
 import type { KernelMeta } from '@kiln/compiler'
+import { checksum64 } from './store/checksum.js'
 
 export interface ArtifactRef {
   signature: string
@@ -13,28 +14,38 @@ export interface ArtifactRef {
   /** The module's bytes in that asset (a pack holds the artifacts of a chunk). */
   offset: number
   length: number
+  /** `checksum64` of those bytes: checked before they are compiled, so a corrupt artifact never runs. */
+  hash?: string
 }
 
 export interface AotModule {
   signature: string
   key: string
   meta: KernelMeta
-  module: WebAssembly.Module
+  /** Null when the artifact could not be used: the signature then runs as plain JS. */
+  module: WebAssembly.Module | null
+}
+
+export interface LoadOptions {
+  /** The kernel's id, for messages. */
+  id?: string
+  /** Milliseconds to wait for an asset before giving up on it. @default 5000 */
+  timeout?: number
 }
 
 /** Each asset is read once, however many kernels (and modules) load from it. */
 const assets = new Map<string, Promise<ArrayBuffer>>()
 
-function readAsset(url: string): Promise<ArrayBuffer> {
+function readAsset(url: string, timeout: number): Promise<ArrayBuffer> {
   let bytes = assets.get(url)
   if (!bytes) {
-    assets.set(url, (bytes = readBytes(url)))
+    assets.set(url, (bytes = readBytes(url, timeout)))
     bytes.catch(() => assets.delete(url))
   }
   return bytes
 }
 
-async function readBytes(url: string): Promise<ArrayBuffer> {
+async function readBytes(url: string, timeout: number): Promise<ArrayBuffer> {
   if (url.startsWith('file:')) {
     // Through getBuiltinModule, not import(): client bundles then hold no `node:` import to warn of.
     const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule
@@ -44,17 +55,41 @@ async function readBytes(url: string): Promise<ArrayBuffer> {
     const b = await readFile(fileURLToPath(url))
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   }
-  const response = await fetch(url)
-  if (!response.ok) throw new Error(`[kiln] cannot load kernel artifact ${url}: HTTP ${response.status}`)
-  return response.arrayBuffer()
+  // A stalled request must not leave the page waiting: the body counts too.
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), timeout)
+  try {
+    const response = await fetch(url, { signal: abort.signal })
+    if (!response.ok) throw new Error(`HTTP ${response.status}`)
+    return await response.arrayBuffer()
+  } catch (error) {
+    if (abort.signal.aborted) throw new Error(`no answer within ${timeout} ms`)
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
-/** Loads and compiles a kernel's artifacts (in parallel). Used by code the plugin generates. */
-export async function loadArtifacts(refs: ArtifactRef[]): Promise<AotModule[]> {
-  return Promise.all(refs.map(async (r) => {
-    const asset = await readAsset(r.url)
-    if (r.offset + r.length > asset.byteLength) throw new Error(`[kiln] kernel artifact ${r.url} is truncated (${asset.byteLength} bytes, needs ${r.offset + r.length}); rebuild and redeploy the app`)
-    return { signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(new Uint8Array(asset, r.offset, r.length)) }
+/**
+ * Loads and compiles a kernel's artifacts (in parallel). Used by code the plugin generates, at
+ * the top level of a module, so it never rejects: an artifact that is missing, truncated,
+ * corrupt (its checksum), not a valid module or too slow leaves its signature to plain JS, with
+ * one console error naming the kernel, the artifact and the cause. A page never dies of it.
+ */
+export async function loadArtifacts(refs: ArtifactRef[], options: LoadOptions = {}): Promise<AotModule[]> {
+  const timeout = options.timeout ?? 5000
+  return Promise.all(refs.map(async (r): Promise<AotModule> => {
+    try {
+      const asset = await readAsset(r.url, timeout)
+      if (r.offset + r.length > asset.byteLength) throw new Error(`the asset is truncated (${asset.byteLength} bytes, needs ${r.offset + r.length})`)
+      const bytes = new Uint8Array(asset, r.offset, r.length)
+      if (r.hash !== undefined && checksum64(bytes) !== r.hash) throw new Error('its bytes are not the ones built (checksum mismatch)')
+      return { signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(bytes) }
+    } catch (error) {
+      const cause = error instanceof Error ? error.message : String(error)
+      console.error(`[kiln] KILN_ARTIFACT: kernel ${options.id ?? '(unnamed)'} ${r.signature}: cannot use the artifact ${r.url}: ${cause}; it runs as plain JS (rebuild and redeploy the app)`)
+      return { signature: r.signature, key: r.key, meta: r.meta, module: null }
+    }
   }))
 }
 

@@ -161,12 +161,21 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     const e = makeEntry(sig.params, sig.result)
     e.declared = true
     e.aot = true
-    e.ready = instantiateKernelSync({ key: a.key, module: a.module, meta: a.meta, origin: 'aot' })
-    e.written = e.ready.meta.params.map((p) => p.written)
-    e.tier = 'aot'
     e.pending = Promise.resolve()
     e.error = null
     e.variants.clear()
+    let ready: ReadyKernel | null = null
+    if (a.module) {
+      try {
+        ready = instantiateKernelSync({ key: a.key, module: a.module, meta: a.meta, origin: 'aot' })
+      } catch (err) {
+        console.error(`[kiln] KILN_ARTIFACT: kernel ${id} ${a.signature}: its artifact does not instantiate (${err instanceof Error ? err.message : String(err)}); it runs as plain JS (rebuild and redeploy the app)`)
+      }
+    }
+    // An artifact that could not be used (said by loadArtifacts): plain JS, without loading the compiler.
+    e.ready = ready
+    e.tier = ready ? 'aot' : 'js'
+    if (ready) e.written = ready.meta.params.map((p) => p.written)
     return e
   }
 

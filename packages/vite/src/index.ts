@@ -237,7 +237,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
         let result
         try {
           result = await transformKernels(code, file, {
-            root, mode, strict: opts.strict, wantMaps, signatures: signatures.kernels, store: getStore(), pool: getPool, cache,
+            root, mode, strict: opts.strict, artifactTimeout: opts.artifactTimeout, wantMaps, signatures: signatures.kernels, store: getStore(), pool: getPool, cache,
             // The bundler's own parser (native in Rolldown and Rollup) is several times faster than acorn.
             parse: (text) => this.parse(text),
             resolve: async (source, importer) => {

@@ -20,6 +20,11 @@ export interface KilnPluginOptions {
   artifacts?: 'chunk' | 'kernel'
   /** Where compiled modules are cached between builds. @default `<Vite cacheDir>/kiln`, else node_modules/.cache/kiln */
   cacheDir?: string
+  /**
+   * How long a page waits for an artifact (a pack or `.wasm`) before its kernels run as plain
+   * JS, in milliseconds. @default 5000
+   */
+  artifactTimeout?: number
 }
 
 export interface ResolvedOptions {
@@ -28,8 +33,9 @@ export interface ResolvedOptions {
   report: boolean
   cacheDir: string | undefined
   artifacts: 'chunk' | 'kernel'
+  artifactTimeout: number
 }
 
 export function resolveOptions(o: KilnPluginOptions = {}): ResolvedOptions {
-  return { signaturesFile: o.signaturesFile ?? 'kiln.signatures.json', strict: o.strict ?? false, report: o.report ?? true, cacheDir: o.cacheDir, artifacts: o.artifacts ?? 'chunk' }
+  return { signaturesFile: o.signaturesFile ?? 'kiln.signatures.json', strict: o.strict ?? false, report: o.report ?? true, cacheDir: o.cacheDir, artifacts: o.artifacts ?? 'chunk', artifactTimeout: o.artifactTimeout ?? 5000 }
 }

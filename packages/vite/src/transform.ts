@@ -7,6 +7,7 @@
 import { relative } from 'node:path'
 import type { KernelMeta } from '@kiln/compiler'
 import type { FileStore } from 'kiln'
+import { checksum64 } from 'kiln/checksum'
 import MagicString from 'magic-string'
 import type { RollupError, RollupLog, SourceMap } from 'rollup'
 import { compileAhead, compiledSignature } from './aot.js'
@@ -41,6 +42,8 @@ export interface TransformHost {
   root: string
   mode: ArtifactMode
   strict: boolean
+  /** Milliseconds a page waits for an artifact before running its kernels as plain JS. */
+  artifactTimeout: number
   wantMaps: boolean
   /** Extra signatures per kernel id (`kiln.signatures.json`). */
   signatures: Record<string, string[]>
@@ -120,7 +123,7 @@ export async function transformKernels(code: string, file: string, host: Transfo
     }
     const refs = kernel.compiled.map((c) => artifactRef(c, host.mode))
     const artifacts = `__kiln_artifacts_${n}`
-    preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}]);`)
+    preamble.push(`const ${artifacts} = await __kilnLoadArtifacts([${refs.join(', ')}], { id: ${JSON.stringify(kernelId)}, timeout: ${host.artifactTimeout} });`)
     const dev = host.mode.kind === 'serve' ? `, dev: { compile: ${JSON.stringify(host.mode.compileUrl)} }` : ''
     const data = `{ id: ${JSON.stringify(kernelId)}, source: ${JSON.stringify(deps.source)}, helpers: ${JSON.stringify(deps.helpers)}, constants: ${constantsLiteral(deps.constants)}, strict: ${host.strict}, artifacts: ${artifacts}${dev} }`
     injectPluginData(out, site, data)
@@ -139,12 +142,12 @@ export async function transformKernels(code: string, file: string, host: Transfo
 /** The literal the runtime's `loadArtifacts` gets for one compiled signature. */
 export function artifactRef(c: CompiledSignature, mode: ArtifactMode): string {
   const url = mode.kind === 'build' ? artifactPlaceholder(c.key) : JSON.stringify(artifactUrl(c, mode))
-  return `{ signature: ${JSON.stringify(c.signature)}, key: ${JSON.stringify(c.key)}, meta: ${JSON.stringify(runtimeMeta(c.meta))}, url: ${url}${mode.kind === 'build' ? '' : `, offset: 0, length: ${c.wasm.length}`} }`
+  return `{ signature: ${JSON.stringify(c.signature)}, key: ${JSON.stringify(c.key)}, meta: ${JSON.stringify(runtimeMeta(c.meta))}, hash: ${JSON.stringify(checksum64(c.wasm))}, url: ${url}${mode.kind === 'build' ? '' : `, offset: 0, length: ${c.wasm.length}`} }`
 }
 
 /** The same, as data (the dev server's hot-update event carries it). */
-export function artifactData(c: CompiledSignature, mode: Exclude<ArtifactMode, { kind: 'build' }>): { signature: string; key: string; meta: ReturnType<typeof runtimeMeta>; url: string; offset: number; length: number } {
-  return { signature: c.signature, key: c.key, meta: runtimeMeta(c.meta), url: artifactUrl(c, mode), offset: 0, length: c.wasm.length }
+export function artifactData(c: CompiledSignature, mode: Exclude<ArtifactMode, { kind: 'build' }>): { signature: string; key: string; meta: ReturnType<typeof runtimeMeta>; hash: string; url: string; offset: number; length: number } {
+  return { signature: c.signature, key: c.key, meta: runtimeMeta(c.meta), hash: checksum64(c.wasm), url: artifactUrl(c, mode), offset: 0, length: c.wasm.length }
 }
 
 function artifactUrl(c: CompiledSignature, mode: Exclude<ArtifactMode, { kind: 'build' }>): string {
