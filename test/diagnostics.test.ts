@@ -11,7 +11,7 @@ const strip = (s: string): { code: string; offset: number } => ({ code: s.replac
 
 /** Codes only the runtime or the plugin raise; their own tests cover them. */
 const runtimeOnly: DiagnosticCode[] = [
-  'KILN_NO_SIGNATURE', 'KILN_MEMORY_FULL', 'KILN_DETACHED_ARRAY', 'KILN_INTERNAL', 'KILN_CACHE_NOT_STORE', 'KILN_ARTIFACT',
+  'KILN_NO_SIGNATURE', 'KILN_MEMORY_FULL', 'KILN_DETACHED_ARRAY', 'KILN_INTERNAL', 'KILN_CACHE_NOT_STORE', 'KILN_ARTIFACT', 'KILN_BAD_ARGUMENT',
   'KILN_NOT_CONSTANT', 'KILN_UNRESOLVED_IMPORT', 'KILN_DEP_CONFLICT', 'KILN_NOT_PRECOMPILED', 'KILN_DEV_COMPILE',
 ]
 

@@ -59,7 +59,13 @@ export function normalizedAst(code: string): { text: string; names: Set<string> 
 }
 
 function normalize(code: string): { text: string; names: Set<string> } {
-  const ast = parse(`(${code})`, { ecmaVersion: 'latest', sourceType: 'module' })
+  let ast
+  try {
+    ast = parse(`(${code})`, { ecmaVersion: 'latest', sourceType: 'module' })
+  } catch {
+    // Not a function expression (the compiler says why, with a code): keyed by its exact text.
+    return { text: JSON.stringify({ unparsed: code }), names: new Set() }
+  }
   const names = new Set<string>()
   const text = JSON.stringify(ast, (k, v) => {
     if (positionKeys.has(k)) return undefined

@@ -89,11 +89,33 @@ interface Entry {
   aot: boolean
 }
 
+/**
+ * A function's source as a function expression: method shorthand (`scale(x) { … }`, from an
+ * object or class) gets its `function` keyword. Native, bound and Proxy functions have no source
+ * to compile: a coded error naming them.
+ */
+export function sourceOf(fn: AnyFunction, what: string): string {
+  let text: string
+  try {
+    text = Function.prototype.toString.call(fn)
+  } catch {
+    throw KilnError.of('KILN_NOT_FUNCTION', `${what} is a Proxy, which has no source to compile`, ['pass the function itself'])
+  }
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(text)) {
+    throw KilnError.of('KILN_NOT_FUNCTION', `${what} is a native or bound function, which has no source to compile`, ['pass the original function (not fn.bind(…)) and its helpers in deps'])
+  }
+  const method = /^(async\s+)?(\*\s*)?(?!function|async|class)([A-Za-z_$][\w$]*)\s*\(/.exec(text)
+  if (!method) return text
+  const rest = text.slice((method[1]?.length ?? 0) + (method[2]?.length ?? 0))
+  return `${method[1] ?? ''}function${method[2] ? '*' : ''} ${rest}`
+}
+
 function splitDeps(id: string, deps: Record<string, unknown>): Pick<KernelSource, 'helpers' | 'constants'> {
   const helpers: Record<string, string> = {}
   const constants: Record<string, number | boolean | readonly number[]> = {}
+  if (deps === null || typeof deps !== 'object') throw KilnError.of('KILN_BAD_ARGUMENT', `kernel ${id}: deps must be an object of helpers and constants, got ${deps === null ? 'null' : typeof deps}`)
   for (const [name, v] of Object.entries(deps)) {
-    if (typeof v === 'function') helpers[name] = Function.prototype.toString.call(v)
+    if (typeof v === 'function') helpers[name] = sourceOf(v as AnyFunction, `kernel ${id}: helper \`${name}\``)
     else if (typeof v === 'number' || typeof v === 'boolean') constants[name] = v
     else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) constants[name] = v.slice()
     else if (ArrayBuffer.isView(v) && !(v instanceof DataView)) constants[name] = Array.from(v as unknown as ArrayLike<number>)
@@ -106,8 +128,22 @@ function splitDeps(id: string, deps: Record<string, unknown>): Pick<KernelSource
   return { helpers, constants }
 }
 
+/** Options of the wrong kind are a coded error, not a TypeError from deep inside. */
+function checkOptions(options: unknown, name: string): asserts options is KernelOptions {
+  const bad = (what: string): never => {
+    throw KilnError.of('KILN_BAD_ARGUMENT', `kernel ${name}: ${what}`, ['options are { signatures?: string[], deps?: { … }, cache?: boolean, name?: string }'])
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) bad(`options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`)
+  const o = options as Record<string, unknown>
+  if (o.signatures !== undefined && (!Array.isArray(o.signatures) || !o.signatures.every((s) => typeof s === 'string'))) bad('signatures must be an array of signature strings, such as [\'(f64[], f64) => void\']')
+  if (o.deps !== undefined && (o.deps === null || typeof o.deps !== 'object' || Array.isArray(o.deps))) bad('deps must be an object of helpers and constants')
+  if (o.cache !== undefined && typeof o.cache !== 'boolean') bad('cache must be true or false')
+  if (o.name !== undefined && typeof o.name !== 'string') bad('name must be a string')
+}
+
 export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}): Kernel<F> {
-  if (typeof fn !== 'function') throw KilnError.of('KILN_NOT_FUNCTION', `kernel() takes a function, got ${typeof fn}`)
+  if (typeof fn !== 'function') throw KilnError.of('KILN_NOT_FUNCTION', `kernel() takes a function, got ${fn === null ? 'null' : typeof fn}`)
+  checkOptions(options, (options as { name?: unknown } | null)?.name as string ?? (fn.name || 'kernel'))
   const plugin = options.__kiln
   const id = plugin?.id ?? options.name ?? (fn.name || 'kernel')
   /** Under a dev server, signatures nobody declared are compiled by the server, not here. */
@@ -116,7 +152,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   let plain: AnyFunction = fn
   let source: KernelSource = plugin
     ? { id, code: plugin.source, helpers: plugin.helpers, constants: plugin.constants }
-    : { id, code: Function.prototype.toString.call(fn), ...splitDeps(id, options.deps ?? {}) }
+    : { id, code: sourceOf(fn, `kernel ${id}`), ...splitDeps(id, options.deps ?? {}) }
   const warnedSignatures = new Set<string>()
   /** Signatures whose variants hit an internal error (said once each). */
   const warnedInternal = new Set<string>()
@@ -496,7 +532,7 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
       for (const i of staged) {
         if (!e.written[i]) continue
         const a = args[i] as TypedArray
-        new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(buffer, w[e.argPos[i]], a.byteLength))
+        if (a.byteLength > 0) new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(buffer, w[e.argPos[i]], a.byteLength))
       }
     }
     return out
@@ -544,7 +580,8 @@ function stageArrays(e: Entry, args: unknown[], staged: number[]): number[] | nu
     blocks.push(block)
     // Keep the source's alignment modulo 8 so every element stays naturally aligned.
     const base = block + (g.lo % 8)
-    new Uint8Array(mem.buffer, base, size).set(new Uint8Array(buffer, g.lo, size))
+    // (A detached buffer reads as empty, as in JS: its arrays have length 0 and nothing to copy.)
+    if (size > 0) new Uint8Array(mem.buffer, base, size).set(new Uint8Array(buffer, g.lo, size))
     for (const i of g.members) {
       const a = args[i] as TypedArray
       const pos = e.argPos[i]

@@ -12,6 +12,8 @@ import { KilnError } from './errors.js'
 const PAGE = 65536
 /** Kept below 2 GiB so every length and byte offset fits in int32 (the compiler relies on it). */
 export const MAX_PAGES = 32767
+/** The most kernel memory can hold (just under 2 GiB). */
+export const MAX_BYTES = MAX_PAGES * PAGE
 const INITIAL_PAGES = 256
 /** Bytes 0..HEAP_BASE stay unused, so no array ever sits at address 0. */
 const HEAP_BASE = 64
@@ -55,7 +57,9 @@ export class KernelMemory {
 
   /** Allocates `size` bytes aligned to 8; grows memory if allowed; null if it cannot. */
   private reserve(size: number): number | null {
-    const need = (size + 7) & ~7 || 8
+    // Arithmetic, not `(size + 7) & ~7`, which wraps negative at 2 GiB and would corrupt the free list.
+    if (!(size >= 0) || size > MAX_BYTES) return null
+    const need = Math.ceil(size / 8) * 8 || 8
     for (let i = 0; i < this.freeBlocks.length; i++) {
       const b = this.freeBlocks[i]
       if (b.size >= need) {
@@ -119,7 +123,9 @@ export class KernelMemory {
     const p = this.reserve(size)
     if (p === null && !this.warnedFull) {
       this.warnedFull = true
-      console.warn(`[kiln] KILN_MEMORY_FULL: kernel memory cannot grow while arrays from alloc() are alive; calls that need ${size} bytes of staging run as plain JS. Call reserveMemory(bytes) before allocating.`)
+      console.warn(size > MAX_BYTES - HEAP_BASE
+        ? `[kiln] KILN_MEMORY_FULL: a call's copied arrays need ${size} bytes, more than kernel memory can hold (${MAX_BYTES} bytes); such calls run as plain JS. Pass arrays from alloc() to avoid copies.`
+        : `[kiln] KILN_MEMORY_FULL: kernel memory cannot grow while arrays from alloc() are alive; calls that need ${size} bytes of staging run as plain JS. Call reserveMemory(bytes) before allocating.`)
     }
     return p
   }
@@ -132,11 +138,17 @@ export class KernelMemory {
   }
 
   alloc<T extends TypedArray>(ctor: TypedArrayConstructor<T>, length: number): T {
-    if (!Number.isInteger(length) || length < 0) throw KilnError.of('KILN_MEMORY_FULL', `alloc: length must be a non-negative integer, got ${length}`)
+    if (!Number.isInteger(length) || length < 0) throw KilnError.of('KILN_BAD_ARGUMENT', `alloc: length must be a non-negative integer, got ${String(length)}`)
+    if (typeof ctor !== 'function' || !(typeof ctor.BYTES_PER_ELEMENT === 'number')) throw KilnError.of('KILN_BAD_ARGUMENT', 'alloc: the first argument must be a typed-array class, such as Float64Array')
     const bytes = length * ctor.BYTES_PER_ELEMENT
+    if (bytes > MAX_BYTES - HEAP_BASE) {
+      throw KilnError.of('KILN_MEMORY_FULL', `cannot allocate ${bytes} bytes: kernel memory holds at most ${MAX_BYTES} bytes`, ['use smaller arrays, or ordinary typed arrays (calls with arrays this large run as plain JS)'])
+    }
     const start = this.reserve(bytes)
     if (start === null) {
-      throw KilnError.of('KILN_MEMORY_FULL', `cannot allocate ${bytes} bytes: kernel memory is full, and growing it would detach ${this.views.size} live array(s) from alloc()`, [
+      throw KilnError.of('KILN_MEMORY_FULL', this.hasLiveViews()
+        ? `cannot allocate ${bytes} bytes: kernel memory is full, and growing it would detach ${this.views.size} live array(s) from alloc()`
+        : `cannot allocate ${bytes} bytes: kernel memory cannot grow that far (it holds at most ${MAX_BYTES} bytes)`, [
         'call reserveMemory(totalBytes) before the first alloc(), or free(array) arrays you no longer need',
       ])
     }
@@ -159,6 +171,8 @@ export class KernelMemory {
 
   /** Grows memory so that at least `bytes` more can be allocated; only while no alloc()ated array is alive. */
   reserveMemory(bytes: number): void {
+    if (!(bytes >= 0)) throw KilnError.of('KILN_BAD_ARGUMENT', `reserveMemory: bytes must be a non-negative number, got ${String(bytes)}`)
+    if (bytes > MAX_BYTES - HEAP_BASE) throw KilnError.of('KILN_MEMORY_FULL', `cannot reserve ${bytes} bytes: kernel memory holds at most ${MAX_BYTES} bytes`)
     const p = this.reserve(bytes)
     if (p === null) {
       throw KilnError.of('KILN_MEMORY_FULL', `cannot reserve ${bytes} bytes: growing kernel memory now would detach live arrays from alloc()`, ['reserve memory before the first alloc()'])
