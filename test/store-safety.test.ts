@@ -2,7 +2,7 @@
 // not a store, links are never followed, a mistyped flag is an error (never the default store),
 // and eight processes sweeping one over-full store at once keep it near its cap.
 
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -34,9 +34,9 @@ function fill(store: FileStore, n: number): string[] {
   const keys: string[] = []
   for (let i = 0; i < n; i++) {
     const key = createHash('sha256').update(`entry ${i}`).digest('hex')
-    store.putSync({ key, id: `k#${i}`, parts: compiled.parts, meta: compiled.meta, wasm: compiled.wasm, recipe: { source: compiled.source, deps: {}, constants: {}, signature: compiled.signature } })
+    const written = store.putSync({ key, id: `k#${i}`, parts: compiled.parts, meta: compiled.meta, wasm: compiled.wasm, recipe: { source: compiled.source, deps: {}, constants: {}, signature: compiled.signature } })
     const t = new Date(Date.now() - (n - i) * 1000)
-    utimesSync(store.entryPath(key), t, t)
+    if (written > 0) utimesSync(store.entryPath(key), t, t)
     keys.push(key)
   }
   return keys
@@ -168,4 +168,62 @@ describe('concurrent sweeps', () => {
     expect(left).toBeGreaterThan(cap / 2)
     expect(removed.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
   }, 60_000)
+})
+
+/** A tmpfs of `size` at `dir`, or null where mounting is not possible (not root, no mount rights). */
+function mountTmpfs(dir: string, size: string): (() => void) | null {
+  if (process.getuid?.() !== 0) return null
+  mkdirSync(dir, { recursive: true })
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
+  if (r.status !== 0) return null
+  return () => void spawnSync('umount', ['-l', dir])
+}
+
+describe('a store on a real mount heals', () => {
+  test('a full disk: KILN_CACHE_FULL once, no partial temp files, and writes resume once there is room', (ctx) => {
+    const dir = join(tmpRoot, `full-${counter++}`)
+    const unmount = mountTmpfs(dir, '96k')
+    if (!unmount) return ctx.skip('needs root and mount (tmpfs) to fill a real disk')
+    try {
+      const warnings: string[] = []
+      const store = new FileStore({ dir, maxBytes: 1 << 30, warn: (m) => warnings.push(m) })
+      const keys = fill(store, 120)
+      const stored = store.list().length
+      expect(stored).toBeGreaterThan(0)
+      expect(stored).toBeLessThan(120)
+      expect(warnings.filter((w) => w.includes('KILN_CACHE_FULL'))).toHaveLength(1)
+      expect(readdirSync(join(dir, 'tmp'))).toEqual([])
+      // Room again: the same process stores again.
+      for (const e of store.list().slice(0, 10)) rmSync(e.path)
+      const before = store.list().length
+      const key = createHash('sha256').update('after the disk had room again').digest('hex')
+      expect(store.putSync({ key, id: 'again', parts: compiled.parts, meta: compiled.meta, wasm: compiled.wasm, recipe: { source: compiled.source, deps: {}, constants: {}, signature: compiled.signature } })).toBeGreaterThan(0)
+      expect(store.list().length).toBe(before + 1)
+      expect(keys).toHaveLength(120)
+    } finally {
+      unmount()
+    }
+  })
+
+  test('a read-only directory: KILN_CACHE_READONLY once, and writes resume when it is writable again', (ctx) => {
+    const dir = join(tmpRoot, `ro-${counter++}`)
+    const unmount = mountTmpfs(dir, '4m')
+    if (!unmount) return ctx.skip('needs root and mount (tmpfs) to make a real read-only directory')
+    try {
+      const warnings: string[] = []
+      const store = new FileStore({ dir, warn: (m) => warnings.push(m) })
+      fill(store, 1)
+      expect(spawnSync('mount', ['-o', 'remount,ro', dir]).status).toBe(0)
+      const key = createHash('sha256').update('ro').digest('hex')
+      const put = (k: string) => store.putSync({ key: k, id: 'ro', parts: compiled.parts, meta: compiled.meta, wasm: compiled.wasm, recipe: { source: compiled.source, deps: {}, constants: {}, signature: compiled.signature } })
+      expect(put(key)).toBe(0)
+      expect(put(key)).toBe(0)
+      expect(warnings.filter((w) => w.includes('KILN_CACHE_READONLY'))).toHaveLength(1)
+      expect(spawnSync('mount', ['-o', 'remount,rw', dir]).status).toBe(0)
+      expect(put(key)).toBeGreaterThan(0)
+      expect(store.getSync(key).entry).not.toBeNull()
+    } finally {
+      unmount()
+    }
+  })
 })

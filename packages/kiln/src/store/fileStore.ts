@@ -91,7 +91,8 @@ export class FileStore implements KernelStore {
   readonly dir: string
   readonly maxBytes: number
   private readonly warn: (message: string) => void
-  private writable = true
+  /** The cause of the last failed write, said once until a write succeeds again. */
+  private failing: string | null = null
   private warnedFiles = new Set<string>()
   private writtenSinceSweep = 0
   private swept = false
@@ -145,18 +146,31 @@ export class FileStore implements KernelStore {
     return this.getSync(key)
   }
 
+  /**
+   * Writes an entry. A failure is a warning, never an error: `KILN_CACHE_FULL` (no space or
+   * quota) or `KILN_CACHE_READONLY` (anything else), said once per cause. Every later write tries
+   * again, so a store whose disk fills up, or whose directory is deleted or made read-only for a
+   * while, heals when the cause goes away.
+   */
   putSync(entry: StoredEntry): number {
-    if (!this.writable) return 0
     const bytes = encodeEntry(entry)
     try {
       if (!this.marked) this.mark()
       this.writeAtomic(this.entryPath(entry.key), bytes)
       this.updateIndex(entry)
     } catch (error) {
-      this.writable = false
-      this.warn(`[kiln] KILN_CACHE_READONLY: cannot write the kernel cache at ${this.dir} (${(error as Error).message}); compiled kernels are kept in memory only for this process`)
+      const code = (error as NodeJS.ErrnoException).code ?? ''
+      const full = code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG'
+      const cause = `${full ? 'KILN_CACHE_FULL' : 'KILN_CACHE_READONLY'} ${code}`
+      if (this.failing !== cause) {
+        this.failing = cause
+        this.warn(full
+          ? `[kiln] KILN_CACHE_FULL: no space to write the kernel cache at ${this.dir} (${(error as Error).message}); this kernel stays in memory, and later writes try again`
+          : `[kiln] KILN_CACHE_READONLY: cannot write the kernel cache at ${this.dir} (${(error as Error).message}); this kernel stays in memory, and later writes try again`)
+      }
       return 0
     }
+    this.failing = null
     this.writtenSinceSweep += bytes.length
     if (!this.swept || this.writtenSinceSweep > this.maxBytes / 8) this.sweep()
     return bytes.length
@@ -212,9 +226,13 @@ export class FileStore implements KernelStore {
     try {
       let written = 0
       while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written)
-    } finally {
+    } catch (error) {
+      // A disk that fills up mid-write leaves no partial temp file behind.
       closeSync(fd)
+      rmSync(tmp, { force: true })
+      throw error
     }
+    closeSync(fd)
     try {
       renameSync(tmp, path)
     } catch (error) {
@@ -248,7 +266,7 @@ export class FileStore implements KernelStore {
   }
 
   aliasPut(raw: string, key: string): void {
-    if (!this.writable || this.aliasGet(raw) === key) return
+    if (this.failing !== null || this.aliasGet(raw) === key) return
     try {
       this.writeAtomic(this.aliasPath(raw), new TextEncoder().encode(`${key}\n${raw}`))
     } catch {
