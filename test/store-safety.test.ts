@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { compileKernel, kernelKey } from '@kiln/compiler'
+import { rawKeyText } from '@kiln/compiler/raw'
 import { FileStore } from 'kiln'
 import { afterAll, describe, expect, test } from 'vitest'
 import { main as cli } from '../packages/kiln/src/cli.js'
@@ -225,5 +226,65 @@ describe('a store on a real mount heals', () => {
     } finally {
       unmount()
     }
+  })
+})
+
+describe('what the store trusts', () => {
+  const entryOf = (source: string) => {
+    const signature = '(f64[]) => void'
+    const r = compileKernel({ source, signature })
+    if (!r.ok) throw new Error('no compile')
+    const { key, parts } = kernelKey({ source, signature })
+    return { key, id: 'trust', parts, meta: r.meta, wasm: r.wasm, recipe: { source, deps: {}, constants: {}, signature } }
+  }
+  const A = entryOf('function k(a) { for (let i = 0; i < a.length; i++) a[i] = a[i] + 1 }')
+  const B = entryOf('function k(a) { for (let i = 0; i < a.length; i++) a[i] = a[i] - 1 }')
+
+  test('verify finds an entry filed under another key, and an alias to an entry of other inputs', async () => {
+    const dir = fresh('forged')
+    const store = new FileStore({ dir })
+    store.putSync(A)
+    // A's module and recipe under B's key, with a checksum that checks out: served for B without signing…
+    store.putSync({ ...A, key: B.key })
+    expect([...store.getSync(B.key).entry!.wasm]).toEqual([...A.wasm])
+    // …and B's raw inputs aliased to A's key.
+    store.aliasPut(rawKeyText(B.recipe), A.key)
+    const r = await run(['cache', 'verify', '--dir', dir])
+    expect(r.code).toBe(1)
+    expect(r.text).toMatch(new RegExp(`^FORGED +${B.key.slice(0, 12)} .*recipe hashes to ${A.key.slice(0, 12)}`, 'm'))
+    expect(r.text).toMatch(new RegExp(`^FORGED ALIAS +${A.key.slice(0, 12)}`, 'm'))
+    expect(r.text).toMatch(new RegExp(`^OK +${A.key.slice(0, 12)}`, 'm'))
+  })
+
+  test('verify skips another compiler version\'s entries instead of failing them', async () => {
+    const dir = fresh('versions')
+    const store = new FileStore({ dir })
+    store.putSync(A)
+    const old = { ...B, key: createHash('sha256').update('old').digest('hex'), parts: { ...B.parts, compiler: { ...B.parts.compiler, compiler: '0.0.1' } } }
+    store.putSync(old)
+    const r = await run(['cache', 'verify', '--dir', dir])
+    expect(r.code).toBe(0)
+    expect(r.text).toMatch(new RegExp(`^OTHER VERSION +${old.key.slice(0, 12)}`, 'm'))
+    expect(r.text).toContain('1 of 1 entries verify (1 skipped: other versions or gone)')
+  })
+
+  test('with a signing key, unsigned and wrongly signed entries and aliases are misses', () => {
+    const dir = fresh('signed')
+    const warnings: string[] = []
+    const signed = new FileStore({ dir, signingKey: 'team secret', warn: (m) => warnings.push(m) })
+    signed.putSync(A)
+    signed.aliasPut(rawKeyText(A.recipe), A.key)
+    expect(signed.getSync(A.key).entry).not.toBeNull()
+    expect(signed.aliasGet(rawKeyText(A.recipe))).toBe(A.key)
+    // Written by someone without the key (or with another): not trusted.
+    new FileStore({ dir, signingKey: null }).putSync(B)
+    expect(signed.getSync(B.key).entry).toBeNull()
+    expect(warnings.join('\n')).toContain('unsigned entry')
+    const other = new FileStore({ dir, signingKey: 'another secret', warn: () => {} })
+    expect(other.getSync(A.key).entry).toBeNull()
+    expect(other.aliasGet(rawKeyText(A.recipe))).toBeNull()
+    // A forged alias written without the key is ignored by the signed store.
+    new FileStore({ dir, signingKey: null }).aliasPut(rawKeyText(B.recipe), A.key)
+    expect(signed.aliasGet(rawKeyText(B.recipe))).toBeNull()
   })
 })

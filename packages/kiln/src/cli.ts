@@ -1,7 +1,8 @@
 // `kiln cache ls | stats | clear | verify [--dir DIR]`: look into and check the Node file store.
 
+import { existsSync } from 'node:fs'
 import { KilnError } from './errors.js'
-import { FileStore } from './store/fileStore.js'
+import { FileStore, listAliases } from './store/fileStore.js'
 import { slotOf } from './store/explain.js'
 
 const usage = `usage: kiln cache <ls | stats | clear | verify> [--dir DIR]
@@ -9,7 +10,9 @@ const usage = `usage: kiln cache <ls | stats | clear | verify> [--dir DIR]
   ls      entries by kernel id and signature, with size and last use
   stats   entry count, total size, cap and location
   clear   remove every file Kiln wrote (refuses a directory that is not a Kiln cache)
-  verify  recompile every entry and compare bytes (exit 1 on any mismatch or corrupt entry)
+  verify  check every entry: its recipe hashes to the key it is filed under, it recompiles to the
+          same bytes, it is signed (with KILN_CACHE_SIGNING_KEY); and every alias points at an
+          entry of the same inputs (exit 1 on anything that does not hold)
 
 The directory is --dir, else $KILN_CACHE_DIR, else node_modules/.cache/kiln under the nearest package root.`
 
@@ -107,22 +110,69 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       }
     }
     case 'verify': {
-      const { compileKernel } = await import('@kiln/compiler')
+      const { compileKernel, compilerIdentity, kernelKey } = await import('@kiln/compiler')
+      const { rawKeyText } = await import('@kiln/compiler/raw')
       let failures = 0
+      let checked = 0
+      let skipped = 0
+      const recipes = new Map<string, string>()
+      const say = (label: string, key: string, text: string): void => out(`${label.padEnd(13)} ${key.slice(0, 12)}  ${text}`)
       for (const e of entries) {
+        if (!existsSync(e.path)) {
+          skipped++
+          say('GONE', e.key, 'evicted or cleared during the run')
+          continue
+        }
         const d = store.inspect(e.path)
         if ('problem' in d) {
+          if (!existsSync(e.path)) {
+            skipped++
+            say('GONE', e.key, 'evicted or cleared during the run')
+            continue
+          }
           failures++
-          out(`CORRUPT   ${e.key.slice(0, 12)}  ${d.problem}`)
+          say('CORRUPT', e.key, d.problem)
           continue
         }
         const { entry } = d
-        const r = compileKernel({ source: { code: entry.recipe.source, file: entry.id }, name: entry.id, deps: entry.recipe.deps, constants: entry.recipe.constants, signature: entry.recipe.signature, assume: entry.recipe.assume, optimizeLevel: entry.parts.compiler.optimizeLevel })
+        const what = `${printable(entry.id)} ${printable(slotOf(entry.parts))}`
+        // Entries of another compiler version are another compiler's to check, and no lookup here reaches them.
+        if (JSON.stringify(compilerIdentity(entry.parts.compiler.optimizeLevel)) !== JSON.stringify(entry.parts.compiler)) {
+          skipped++
+          say('OTHER VERSION', e.key, `${what} (compiler ${entry.parts.compiler.compiler}, format ${entry.parts.compiler.format})`)
+          continue
+        }
+        checked++
+        const recipe = entry.recipe
+        const unsigned = store.signatureProblem(entry)
+        if (unsigned) {
+          failures++
+          say('UNSIGNED', e.key, `${what}: ${unsigned}`)
+          continue
+        }
+        const filed = kernelKey({ source: recipe.source, deps: recipe.deps, constants: recipe.constants, signature: recipe.signature, assume: recipe.assume, optimizeLevel: entry.parts.compiler.optimizeLevel }).key
+        if (filed !== e.key) {
+          failures++
+          say('FORGED', e.key, `${what}: its recipe hashes to ${filed.slice(0, 12)}…, not the key it is filed under`)
+          continue
+        }
+        recipes.set(e.key, rawKeyText(recipe))
+        const r = compileKernel({ source: { code: recipe.source, file: entry.id }, name: entry.id, deps: recipe.deps, constants: recipe.constants, signature: recipe.signature, assume: recipe.assume, optimizeLevel: entry.parts.compiler.optimizeLevel })
         const same = r.ok && r.wasm.length === entry.wasm.length && r.wasm.every((b, i) => b === entry.wasm[i])
         if (!same) failures++
-        out(`${same ? 'OK      ' : 'MISMATCH'}  ${e.key.slice(0, 12)}  ${printable(entry.id)} ${printable(slotOf(entry.parts))}`)
+        say(same ? 'OK' : 'MISMATCH', e.key, what)
       }
-      out(`${entries.length - failures} of ${entries.length} entries verify`)
+      // An alias must lead to an entry built from the very inputs it names.
+      let aliasFailures = 0
+      for (const { path, alias } of listAliases(store)) {
+        if (!alias) continue
+        const target = recipes.get(alias.key)
+        if (target === undefined || target === alias.raw) continue
+        aliasFailures++
+        say('FORGED ALIAS', alias.key, `${printable(path)} points at an entry of other inputs`)
+      }
+      failures += aliasFailures
+      out(`${checked - (failures - aliasFailures)} of ${checked} entries verify${skipped ? ` (${skipped} skipped: other versions or gone)` : ''}${aliasFailures ? `; ${aliasFailures} forged alias(es)` : ''}`)
       return failures > 0 ? 1 : 0
     }
   }

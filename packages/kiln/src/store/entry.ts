@@ -29,6 +29,8 @@ export interface StoredEntry {
   meta: KernelMeta
   recipe: CompileRecipe
   wasm: Uint8Array
+  /** HMAC-SHA256 of the key, metadata and wasm under the store's signing key, when it has one. */
+  hmac?: string
 }
 
 export function encodeEntry(entry: StoredEntry): Uint8Array {

@@ -10,6 +10,7 @@ import { KilnError } from '../errors.js'
 import { checksumText } from './checksum.js'
 import { decodeEntry, encodeEntry, peekEntry, type StoredEntry } from './entry.js'
 import { slotOf } from './explain.js'
+import { aliasHmac, entryHmac, sameHmac, signingKeyFromEnv } from './signing.js'
 import type { KernelStore, StoreLookup } from './types.js'
 
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -67,6 +68,8 @@ export interface FileStoreOptions {
   maxBytes?: number
   /** Where warnings go. @default console.warn */
   warn?: (message: string) => void
+  /** Sign entries and aliases, and accept only signed ones. @default $KILN_CACHE_SIGNING_KEY */
+  signingKey?: string | null
 }
 
 /** node_modules/.cache/kiln under the nearest directory with a package.json (from `from`). */
@@ -90,6 +93,7 @@ export class FileStore implements KernelStore {
   readonly name = 'file'
   readonly dir: string
   readonly maxBytes: number
+  readonly signingKey: string | null
   private readonly warn: (message: string) => void
   /** The cause of the last failed write, said once until a write succeeds again. */
   private failing: string | null = null
@@ -102,6 +106,14 @@ export class FileStore implements KernelStore {
     this.dir = options.dir ? resolve(options.dir) : defaultCacheDir()
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
     this.warn = options.warn ?? ((m) => console.warn(m))
+    this.signingKey = options.signingKey === undefined ? signingKeyFromEnv() : options.signingKey
+  }
+
+  /** Why a decoded entry is not trusted under the signing key, or null. */
+  signatureProblem(entry: StoredEntry): string | null {
+    if (this.signingKey === null) return null
+    if (entry.hmac === undefined) return 'unsigned entry (KILN_CACHE_SIGNING_KEY is set)'
+    return sameHmac(entry.hmac, entryHmac(this.signingKey, entry)) ? null : 'wrongly signed entry (KILN_CACHE_SIGNING_KEY is set)'
   }
 
   entryPath(key: string): string {
@@ -120,7 +132,9 @@ export class FileStore implements KernelStore {
     } catch {
       return { entry: null }
     }
-    const decoded = decodeEntry(bytes, key)
+    const read = decodeEntry(bytes, key)
+    const unsigned = 'entry' in read ? this.signatureProblem(read.entry) : null
+    const decoded = unsigned ? { problem: unsigned } : read
     if ('problem' in decoded) {
       // One warning per bad file; the recompiled entry replaces it.
       if (!this.warnedFiles.has(path)) {
@@ -153,7 +167,7 @@ export class FileStore implements KernelStore {
    * while, heals when the cause goes away.
    */
   putSync(entry: StoredEntry): number {
-    const bytes = encodeEntry(entry)
+    const bytes = encodeEntry(this.signingKey === null ? entry : { ...entry, hmac: entryHmac(this.signingKey, entry) })
     try {
       if (!this.marked) this.mark()
       this.writeAtomic(this.entryPath(entry.key), bytes)
@@ -257,9 +271,10 @@ export class FileStore implements KernelStore {
    */
   aliasGet(raw: string): string | null {
     try {
-      const text = readFileSync(this.aliasPath(raw), 'utf8')
-      const key = text.slice(0, 64)
-      return /^[0-9a-f]{64}$/.test(key) && text.slice(65) === raw ? key : null
+      const alias = parseAlias(readFileSync(this.aliasPath(raw), 'utf8'))
+      if (!alias || alias.raw !== raw) return null
+      if (this.signingKey !== null && !sameHmac(alias.hmac, aliasHmac(this.signingKey, alias.key, raw))) return null
+      return alias.key
     } catch {
       return null
     }
@@ -268,7 +283,8 @@ export class FileStore implements KernelStore {
   aliasPut(raw: string, key: string): void {
     if (this.failing !== null || this.aliasGet(raw) === key) return
     try {
-      this.writeAtomic(this.aliasPath(raw), new TextEncoder().encode(`${key}\n${raw}`))
+      const head = this.signingKey === null ? key : `${key} ${aliasHmac(this.signingKey, key, raw)}`
+      this.writeAtomic(this.aliasPath(raw), new TextEncoder().encode(`${head}\n${raw}`))
     } catch {
       // An alias only saves a parse; losing one is harmless.
     }
@@ -425,6 +441,25 @@ export class FileStore implements KernelStore {
     this.marked = false
     return removed
   }
+}
+
+/** An alias file: `<key>[ <hmac>]\n<raw input>`. */
+export function parseAlias(text: string): { key: string; hmac?: string; raw: string } | null {
+  const newline = text.indexOf('\n')
+  if (newline < 0) return null
+  const [key, hmac] = text.slice(0, newline).split(' ')
+  return /^[0-9a-f]{64}$/.test(key) ? { key, hmac, raw: text.slice(newline + 1) } : null
+}
+
+/** Every alias file (path and parsed content; null content when it does not parse). */
+export function listAliases(store: FileStore): { path: string; alias: ReturnType<typeof parseAlias> }[] {
+  return ownFiles(join(store.dir, 'alias'), OWN_NAMES.alias).map((f) => {
+    try {
+      return { path: f.path, alias: parseAlias(readFileSync(f.path, 'utf8')) }
+    } catch {
+      return { path: f.path, alias: null }
+    }
+  })
 }
 
 function removeIfEmpty(dir: string): void {
