@@ -11,7 +11,7 @@ import { collectDependencies, DependencyError } from '../packages/vite/src/deps.
 import { findKernels, mayHaveKernels } from '../packages/vite/src/discover.js'
 import { readModule, type ModuleInfo } from '../packages/vite/src/moduleInfo.js'
 // The pool from the build output: its workers load the compiled worker module beside it.
-import { CompilePool } from '../packages/vite/dist/pool.js'
+import { CompilePool } from 'kiln/pool'
 import { artifactPlaceholder, placeArtifacts, relativeUrl, type Artifact } from '../packages/vite/src/emit.js'
 
 describe('discovery', () => {

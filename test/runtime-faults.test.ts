@@ -131,3 +131,38 @@ describe('every kind of function a user can pass', () => {
     expect(results[3]).toMatch(/^getter (rejects|throws) KILN_/)
   })
 })
+
+describe('compiles never block the event loop', () => {
+  test('a 10 ms timer keeps firing while a 1,500-statement kernel compiles; 10,000 statements is a coded size error', async () => {
+    const body = Array.from({ length: 1500 }, (_, i) => `  s = s + a[${i % 7}] * ${(i % 13) + 1};`).join('\n')
+    const big = new Function('a', `let s = 0;\n${body}\nreturn s`) as (a: Float64Array) => number
+    const k = kernel(big, { signatures: ['(f64[]) => f64'], name: 'big' })
+    const gaps: number[] = []
+    let last = performance.now()
+    const timer = setInterval(() => {
+      const now = performance.now()
+      gaps.push(now - last)
+      last = now
+    }, 10)
+    const started = performance.now()
+    try {
+      await k.ready()
+    } finally {
+      clearInterval(timer)
+    }
+    const took = performance.now() - started
+    expect(k.tier('(f64[])')).toBe('compiled')
+    const a = Float64Array.of(1, 2, 3, 4, 5, 6, 7)
+    expect(k(a)).toBe(big(a))
+    // The compile took long enough for the timer to tick many times, and it never stalled.
+    expect(took).toBeGreaterThan(200)
+    expect(gaps.length).toBeGreaterThan(took / 50)
+    expect(Math.max(...gaps)).toBeLessThan(250)
+    const huge = new Function('a', `let s = 0;\n${'s = s + a * 2;\n'.repeat(10_000)}return s`) as (a: number) => number
+    const h = kernel(huge, { signatures: ['(f64) => f64'], name: 'huge' })
+    const error = await h.ready().then(() => null, (e: unknown) => e)
+    expect(error).toBeInstanceOf(KilnError)
+    expect((error as KilnError).code).toBe('KILN_TOO_LARGE')
+    expect(h(2)).toBe(huge(2))
+  }, 120_000)
+})

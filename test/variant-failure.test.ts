@@ -5,6 +5,11 @@
 import { kernel } from 'kiln'
 import { afterEach, expect, test, vi } from 'vitest'
 
+// The mock replaces the compiler in this thread: compile here, not on a worker.
+vi.hoisted(() => {
+  process.env.KILN_COMPILE_WORKERS = '0'
+})
+
 vi.mock('@kiln/compiler', async (importOriginal) => {
   const real = await importOriginal<typeof import('@kiln/compiler')>()
   return {

@@ -25,6 +25,7 @@ const plugin = {
 }
 
 rmSync(join(dist, 'bundle'), { recursive: true, force: true })
-const bundle = await rollup({ input: join(dist, 'node.js'), plugins: [plugin] })
-await bundle.write({ file: join(dist, 'bundle', 'node.js'), format: 'es', sourcemap: true })
+// The compile worker sits beside the bundle, where the pool's `new URL('./compileWorker.js', …)` finds it.
+const bundle = await rollup({ input: { node: join(dist, 'node.js'), compileWorker: join(dist, 'compileWorker.js') }, plugins: [plugin] })
+await bundle.write({ dir: join(dist, 'bundle'), entryFileNames: '[name].js', format: 'es', sourcemap: true })
 await bundle.close()

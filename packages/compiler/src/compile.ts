@@ -12,6 +12,9 @@ import { formatSignature, parseSignature, SignatureError, type ParamType, type R
 import { MAX_LENGTH, mayBeUndefined, paramValueType, type Type } from './types.js'
 import { compilerIdentity, DEFAULT_OPTIMIZE_LEVEL, type CompilerIdentity } from './version.js'
 
+/** Statements and expressions a kernel and its helpers may have (about 2,500 unrolled statements like `s = s + a[i] * c`). */
+export const MAX_NODES = 20_000
+
 export type ConstantInput = number | boolean | readonly number[] | ArrayLike<number>
 
 export interface CompileInput {
@@ -143,6 +146,7 @@ export function compileKernel(input: CompileInput): CompileResult {
 
   const parsed = parseFunction(kernelSource)
   diagnostics.push(...parsed.diagnostics)
+  let size = parsed.nodes
   if (!parsed.fn) return fail()
   const kernel = resolveNames(kernelFile, parsed.fn, program, diagnostics)
 
@@ -156,6 +160,7 @@ export function compileKernel(input: CompileInput): CompileResult {
     if (!sources.includes(src)) sources.push(src)
     const p = parseFunction(src)
     diagnostics.push(...p.diagnostics)
+    size += p.nodes
     if (!p.fn) continue
     const r = resolveNames(name, p.fn, program, diagnostics)
     helpers.set(name, r)
@@ -171,6 +176,11 @@ export function compileKernel(input: CompileInput): CompileResult {
   if (signature.params.length !== parsed.fn.params.length) {
     diagnostics.push(diagnostic('KILN_ARITY', `signature \`${formatSignature(signature)}\` has ${signature.params.length} parameter(s) but the kernel takes ${parsed.fn.params.length}`, parsed.fn.span))
   }
+  if (size > MAX_NODES) {
+    diagnostics.push(diagnostic('KILN_TOO_LARGE', `\`${kernel.name || kernelFile}\` and its helpers have ${size} statements and expressions; kernels are limited to ${MAX_NODES}, which already take seconds to optimize`, parsed.fn.span, [
+      'repeat work with a loop over an array of coefficients instead of unrolled statements',
+    ]))
+  }
   if (diagnostics.length > 0) return fail()
 
   const params: Type[] = signature.params.map((p, i) => {
@@ -185,7 +195,15 @@ export function compileKernel(input: CompileInput): CompileResult {
 
   const optimizeLevel = input.optimizeLevel ?? DEFAULT_OPTIMIZE_LEVEL
   const rootAbi = signature.params.map(abiOf)
-  const out = emitWasm({ instances, root, rootAbi, constants, optimizeLevel })
+  let out
+  try {
+    out = emitWasm({ instances, root, rootAbi, constants, optimizeLevel })
+  } catch (error) {
+    // Deeply nested code can still exhaust binaryen's recursion: a size problem, said as one.
+    if (!(error instanceof RangeError)) throw error
+    diagnostics.push(diagnostic('KILN_TOO_LARGE', `\`${kernel.name || kernelFile}\` is too deeply nested or too long to optimize (${error.message})`, parsed.fn.span, ['split long chains of statements into a loop']))
+    return fail()
+  }
   const meta: KernelMeta = {
     exportName: 'kernel',
     signature: formatSignature({ params: signature.params, result }),

@@ -71,6 +71,7 @@ export const diagnosticCodes = {
   KILN_NO_SIGNATURE: 'a call whose arguments match no signature of the kernel',
   KILN_MEMORY_FULL: 'kernel memory cannot grow without detaching live arrays',
   KILN_DETACHED_ARRAY: 'an array allocated in kernel memory was freed or detached',
+  KILN_TOO_LARGE: 'a kernel (with its helpers) too large to optimize',
   KILN_BAD_ARGUMENT: 'a runtime API called with an argument or option of the wrong kind',
   KILN_ARTIFACT: 'a precompiled artifact that is missing, truncated, corrupt, invalid or too slow to arrive (its kernel runs as plain JS)',
   KILN_CACHE_NOT_STORE: 'a directory given as the kernel cache that Kiln did not make (clear refuses it)',

@@ -16,6 +16,8 @@ const arithOps = new Set<string>(['+', '-', '*', '/', '%', '**', '|', '&', '^', 
 export interface ParsedFunction {
   fn: FunctionNode | null
   diagnostics: Diagnostic[]
+  /** Statements and expressions converted: the function's size, which the compiler limits. */
+  nodes: number
 }
 
 /** Parses one function (expression, arrow or declaration text) into the kernel AST. */
@@ -33,6 +35,7 @@ export function parseFunction(source: SourceText): ParsedFunction {
     return {
       fn: null,
       diagnostics: [diagnostic(hint.length ? 'KILN_NOT_FUNCTION' : 'KILN_SYNTAX', e.message.replace(/\s*\(\d+:\d+\)$/, ''), { file: source.file, start: pos, end: pos + 1 }, hint)],
+      nodes: 0,
     }
   }
   const rest = source.code.slice(root.end).trim()
@@ -41,10 +44,11 @@ export function parseFunction(source: SourceText): ParsedFunction {
   }
   const converter = new Converter(source.file, diagnostics)
   const fn = converter.convertRoot(root)
-  return { fn, diagnostics }
+  return { fn, diagnostics, nodes: converter.nodes }
 }
 
 class Converter {
+  nodes = 0
   constructor(readonly file: string, readonly diagnostics: Diagnostic[]) {}
 
   span(node: EsNode): Span {
@@ -90,6 +94,7 @@ class Converter {
   }
 
   stmt(node: EsNode, label: string | null = null): Stmt {
+    this.nodes++
     const span = this.span(node)
     switch (node.type) {
       case 'VariableDeclaration': {
@@ -223,6 +228,7 @@ class Converter {
   }
 
   expr(node: EsNode): Expr {
+    this.nodes++
     const span = this.span(node)
     switch (node.type) {
       case 'Literal': {

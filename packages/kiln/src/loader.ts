@@ -2,7 +2,7 @@
 // Merkle key, the persistent store behind it (file store in Node, IndexedDB in browsers),
 // cache logging and statistics, and instantiation against the shared kernel memory.
 
-import type { Assumptions, KernelMeta, KeyInput, KernelKey, SourceText } from '@kiln/compiler'
+import type { Assumptions, CompileInput, CompileResult, KernelMeta, KeyInput, KernelKey, SourceText } from '@kiln/compiler'
 import { rawKeyText } from '@kiln/compiler/raw'
 import type { StoredEntry } from './store/entry.js'
 import { explainMiss } from './store/explain.js'
@@ -24,6 +24,8 @@ let useAliases = false
 /** undefined: not chosen yet (a browser opens IndexedDB on first need); null: none. */
 let store: KernelStore | null | undefined
 let storeFactory: (() => Promise<KernelStore | null>) | null = null
+/** Compiles off the main thread where the environment can (Node: a worker thread). */
+let compileOffThread: ((input: CompileInput) => Promise<CompileResult>) | null = null
 
 /** The compiler (acorn + binaryen), loaded on first need only. */
 export function loadCompiler(): Promise<Compiler> {
@@ -41,7 +43,9 @@ export function configureStore(options: {
   aliases?: boolean
   store?: KernelStore | null
   storeFactory?: () => Promise<KernelStore | null>
+  compile?: (input: CompileInput) => Promise<CompileResult>
 }): void {
+  if (options.compile) compileOffThread = options.compile
   if (options.keyModuleSync) keyModuleSync = options.keyModuleSync
   if (options.aliases !== undefined) useAliases = options.aliases
   if (options.store !== undefined) store = options.store
@@ -206,10 +210,10 @@ export async function compileKernelModule(req: ModuleRequest): Promise<CompiledK
       logLookup(req, req.persistent ? 'miss (no persistent store)' : 'miss memory')
     }
     counters.misses++
-    const compiler = await loadCompiler()
     const started = performance.now()
     const kernelText: SourceText = { code: req.source.code, file: req.source.id }
-    const result = compiler.compileKernel({ source: kernelText, name: req.source.id, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume })
+    const input: CompileInput = { source: kernelText, name: req.source.id, deps: req.source.helpers, constants: req.source.constants, signature: req.signature, assume: req.assume }
+    const result = compileOffThread ? await compileOffThread(input) : (await loadCompiler()).compileKernel(input)
     counters.compiles++
     counters.compileMs += performance.now() - started
     if (!result.ok) throw new KilnError(result.diagnostics, result.sources)

@@ -2,6 +2,7 @@
 // plus the file store, read synchronously so a warm kernel runs wasm on its very first call.
 
 import { configureStore } from './loader.js'
+import { CompilePool, defaultWorkers } from './pool.js'
 import { FileStore, type FileStoreOptions } from './store/fileStore.js'
 
 export * from './index.js'
@@ -9,7 +10,10 @@ export { FileStore, defaultCacheDir, DEFAULT_MAX_BYTES } from './store/fileStore
 export type { FileStoreOptions } from './store/fileStore.js'
 
 const store = new FileStore()
+/** One worker compiles for this process (started on the first compile): binaryen never blocks the event loop. */
+let pool: CompilePool | null = null
 configureStore({
+  compile: async (input) => (await (pool ??= new CompilePool(defaultWorkers(1))).compile(input)).result,
   // Node ≥ 20.19 can require() an ES module: the key module (acorn) loads only on a cold path,
   // and so does node:module itself (a warm start never needs either).
   keyModuleSync: () => {

@@ -7,7 +7,7 @@ import { rawKeyText } from '@kiln/compiler/raw'
 import type { FileStore } from 'kiln'
 import type { KernelDeps } from './deps.js'
 import type { CompiledSignature } from './kernelIndex.js'
-import type { CompilePool } from './pool.js'
+import type { CompilePool } from 'kiln/pool'
 
 export interface AotInput {
   id: string

@@ -18,7 +18,7 @@ import { dependencyError, diagnosticError, syntaxError } from './errors.js'
 import { codeOutside, kernelOnlyFunctions, ordinaryImportSources, type CompiledSignature, type KernelRecord, type ModuleRecord } from './kernelIndex.js'
 import { ModuleSyntaxError, type ModuleCache } from './moduleCache.js'
 import { positionOf, readModule, type EsNode, type ModuleInfo, type Parse } from './moduleInfo.js'
-import type { CompilePool } from './pool.js'
+import type { CompilePool } from 'kiln/pool'
 import type { ReportRow } from './report.js'
 import { constantsLiteral, injectPluginData } from './rewrite.js'
 

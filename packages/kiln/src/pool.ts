@@ -1,8 +1,9 @@
-// Compiles for a cold build on worker threads, so the main thread keeps bundling, hashing keys
-// and writing the store while kernels compile: on two cores, one worker compiles and the main
-// thread does the rest (measured 11% faster than compiling on the main thread, which also has to
-// load the compiler). Workers start on the first compile; a warm build starts none.
-// KILN_COMPILE_WORKERS sets their number (0: compile on the main thread).
+// Compiles on worker threads (Node), so the main thread never blocks on binaryen: the Vite
+// plugin's cold builds (on two cores one worker compiles while the main thread bundles, hashes
+// keys and writes the store: measured 11% faster than compiling on the main thread) and the
+// runtime's compiles in Node (a timer keeps firing while a kernel compiles). Workers start on the
+// first compile; a warm start starts none. KILN_COMPILE_WORKERS sets their number (0: compile on
+// the main thread).
 
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
@@ -26,10 +27,10 @@ interface Slot {
   alive: boolean
 }
 
-export function defaultWorkers(): number {
+export function defaultWorkers(most = 7): number {
   const fromEnv = process.env.KILN_COMPILE_WORKERS
-  if (fromEnv !== undefined && fromEnv !== '') return Math.max(0, Math.floor(Number(fromEnv)) || 0)
-  return Math.max(1, Math.min(availableParallelism() - 1, 7))
+  if (fromEnv !== undefined && fromEnv !== '') return Math.min(most, Math.max(0, Math.floor(Number(fromEnv)) || 0))
+  return Math.max(1, Math.min(availableParallelism() - 1, most))
 }
 
 export class CompilePool {
@@ -66,11 +67,12 @@ export class CompilePool {
     this.started = true
     for (let i = 0; i < this.size; i++) {
       const slot: Slot = { worker: new Worker(new URL('./compileWorker.js', import.meta.url)), job: null, alive: true }
-      slot.worker.on('message', (m: Compiled) => {
+      slot.worker.on('message', (m: Compiled | { error: string }) => {
         const job = slot.job
         slot.job = null
         slot.worker.unref()
-        job?.resolve(m)
+        if ('error' in m) job?.reject(new Error(m.error))
+        else job?.resolve(m)
         this.pump()
       })
       // A worker that dies hands its job, and the queue if it was the last, to the main thread.
