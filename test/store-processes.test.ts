@@ -119,7 +119,7 @@ describe('corrupt entries', () => {
     setUp()
     const tmp = join(cache, 'tmp')
     mkdirSync(tmp, { recursive: true })
-    const stray = join(tmp, `${process.pid}-stray.tmp`)
+    const stray = join(tmp, `${process.pid}-${Date.now().toString(36)}-crashed.tmp`)
     writeFileSync(stray, pristine.slice(0, 40))
     const old = new Date(Date.now() - 3600_000)
     utimesSync(stray, old, old)
