@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { alloc, free, kernel, KilnError, reserveMemory } from 'kiln'
-import { afterAll, describe, expect, test } from 'vitest'
+import { afterAll, describe, expect, test, vi } from 'vitest'
 
 const root = resolve(import.meta.dirname, '..')
 const cacheDir = mkdtempSync(join(tmpdir(), 'kiln-faults-'))
@@ -36,6 +36,18 @@ describe('kernel memory past its limit', () => {
     expect(codeOf(() => alloc(Float64Array, 1.5))).toMatch(/^KILN_BAD_ARGUMENT/)
     const k = kernel(sum, { signatures: ['(f64[]) => f64'] })
     await k.ready()
+    // A 2.4 GB copied array can never fit: the call runs as plain JS, with one warning.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const huge = new Float64Array(3e8)
+      huge[0] = 1
+      huge[2e8] = 2
+      expect(k(huge)).toBe(3)
+      expect(warn.mock.calls.filter((c) => String(c[0]).includes('KILN_MEMORY_FULL'))).toHaveLength(1)
+      expect(String(warn.mock.calls[0][0])).toContain('more than kernel memory can hold')
+    } finally {
+      warn.mockRestore()
+    }
     const a = alloc(Float64Array, 1000)
     try {
       a.fill(0.5)
@@ -157,7 +169,8 @@ describe('compiles never block the event loop', () => {
     // The compile took long enough for the timer to tick many times, and it never stalled.
     expect(took).toBeGreaterThan(200)
     expect(gaps.length).toBeGreaterThan(took / 50)
-    expect(Math.max(...gaps)).toBeLessThan(250)
+    // (On the main thread the one gap would be the whole compile; a busy machine may delay a tick, not stall it.)
+    expect(Math.max(...gaps)).toBeLessThan(Math.min(1000, took / 2))
     const huge = new Function('a', `let s = 0;\n${'s = s + a * 2;\n'.repeat(10_000)}return s`) as (a: number) => number
     const h = kernel(huge, { signatures: ['(f64) => f64'], name: 'huge' })
     const error = await h.ready().then(() => null, (e: unknown) => e)

@@ -149,6 +149,26 @@ describe('kiln cache clear deletes only a store, and only what Kiln wrote', () =
   })
 })
 
+describe('the cap covers the whole store', () => {
+  test('index and alias files of evicted entries are removed with them', () => {
+    const dir = fresh('index')
+    const big = new FileStore({ dir })
+    const keys = fill(big, 40)
+    keys.forEach((key, i) => big.aliasPut(`raw input ${i}`, key))
+    const count = (sub: string): number => readdirSync(join(dir, sub)).length
+    expect(count('index')).toBe(40)
+    expect(count('alias')).toBe(40)
+    const total = big.list().reduce((n, e) => n + e.bytes, 0)
+    const small = new FileStore({ dir, maxBytes: Math.floor(total / 2) })
+    const { removed, bytes } = small.sweep()
+    expect(removed).toBeGreaterThan(0)
+    const left = small.list().length
+    expect(count('index')).toBe(left)
+    expect(count('alias')).toBe(left)
+    expect(bytes).toBeLessThanOrEqual(small.maxBytes)
+  })
+})
+
 describe('concurrent sweeps', () => {
   test('8 processes sweeping a store at 4× its cap at once leave it under the cap, not empty', async () => {
     const dir = fresh('sweeps')
@@ -206,7 +226,7 @@ describe('a store on a real mount heals', () => {
     }
   })
 
-  test('a read-only directory: KILN_CACHE_READONLY once, and writes resume when it is writable again', (ctx) => {
+  test('a read-only directory: KILN_CACHE_READONLY once, and writes resume when it is writable again', async (ctx) => {
     const dir = join(tmpRoot, `ro-${counter++}`)
     const unmount = mountTmpfs(dir, '4m')
     if (!unmount) return ctx.skip('needs root and mount (tmpfs) to make a real read-only directory')
@@ -220,6 +240,12 @@ describe('a store on a real mount heals', () => {
       expect(put(key)).toBe(0)
       expect(put(key)).toBe(0)
       expect(warnings.filter((w) => w.includes('KILN_CACHE_READONLY'))).toHaveLength(1)
+      // clear on a read-only store: a message and exit 1, not a stack trace; nothing is lost.
+      const cleared = await run(['cache', 'clear', '--dir', dir])
+      expect(cleared.code).toBe(1)
+      expect(cleared.text).toMatch(/^kiln: cannot clear .*(EROFS|read-only)/)
+      expect(cleared.text).not.toMatch(/\n\s+at /)
+      expect(store.list()).toHaveLength(1)
       expect(spawnSync('mount', ['-o', 'remount,rw', dir]).status).toBe(0)
       expect(put(key)).toBeGreaterThan(0)
       expect(store.getSync(key).entry).not.toBeNull()

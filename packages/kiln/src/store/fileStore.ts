@@ -186,7 +186,7 @@ export class FileStore implements KernelStore {
     }
     this.failing = null
     this.writtenSinceSweep += bytes.length
-    if (!this.swept || this.writtenSinceSweep > this.maxBytes / 8) this.sweep()
+    if (!this.swept || this.writtenSinceSweep > this.maxBytes / 32) this.sweep()
     return bytes.length
   }
 
@@ -329,7 +329,7 @@ export class FileStore implements KernelStore {
 
   /**
    * Keeps the store under its cap: drops least recently used entries down to 3/4 of it and
-   * stale temp files. Runs on the first write of a process and after every cap/8 bytes
+   * stale temp files. Runs on the first write of a process and after every cap/32 bytes
    * written, not on every write.
    */
   sweep(): { removed: number; bytes: number } {
@@ -370,10 +370,14 @@ export class FileStore implements KernelStore {
 
   private sweepLocked(): { removed: number; bytes: number } {
     const entries = this.list()
-    let total = entries.reduce((n, e) => n + e.bytes, 0)
+    // The cap covers the whole store: entries, the per-kernel index and the aliases.
+    const side = [...ownFiles(join(this.dir, 'index'), OWN_NAMES.index), ...ownFiles(join(this.dir, 'alias'), OWN_NAMES.alias)]
+    let total = entries.reduce((n, e) => n + e.bytes, 0) + side.reduce((n, f) => n + f.bytes, 0)
     let removed = 0
     if (total > this.maxBytes) {
       entries.sort((a, b) => a.lastUse.getTime() - b.lastUse.getTime())
+      // An evicted entry takes its share of the index and aliases with it (removed below).
+      const share = entries.length > 0 ? side.reduce((n, f) => n + f.bytes, 0) / entries.length : 0
       for (const e of entries) {
         if (total <= (this.maxBytes * 3) / 4) break
         try {
@@ -383,17 +387,26 @@ export class FileStore implements KernelStore {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') continue
           // Already gone (`clear`): it no longer counts either.
         }
-        total -= e.bytes
+        total -= e.bytes + share
       }
     }
     if (removed > 0) {
-      // Aliases of evicted entries would only send lookups to missing files.
+      // Aliases of evicted entries would only send lookups to missing files, and an index
+      // whose entries are all gone explains nothing.
       for (const f of ownFiles(join(this.dir, 'alias'), OWN_NAMES.alias)) {
         try {
           const key = readFileSync(f.path, 'utf8').slice(0, 64)
           if (!existsSync(this.entryPath(key))) unlinkSync(f.path)
         } catch {
           // Removed meanwhile.
+        }
+      }
+      for (const f of ownFiles(join(this.dir, 'index'), OWN_NAMES.index)) {
+        try {
+          const index = JSON.parse(readFileSync(f.path, 'utf8')) as IndexFile
+          if (!Object.values(index.slots ?? {}).some((s) => existsSync(this.entryPath(s.key)))) unlinkSync(f.path)
+        } catch {
+          // Removed meanwhile, or unreadable: the next write of its kernel replaces it.
         }
       }
     }
@@ -404,7 +417,7 @@ export class FileStore implements KernelStore {
         // Renamed or removed meanwhile.
       }
     }
-    return { removed, bytes: total }
+    return { removed, bytes: Math.round(total) }
   }
 
   /**
