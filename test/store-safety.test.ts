@@ -4,7 +4,7 @@
 
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { compileKernel, kernelKey } from '@kiln/compiler'
 import { rawKeyText } from '@kiln/compiler/raw'
@@ -170,6 +170,33 @@ describe('the cap covers the whole store', () => {
 })
 
 describe('concurrent sweeps', () => {
+  test('4 processes writing 4× the cap between them leave the store within 10% of its cap', async () => {
+    const dir = fresh('writers')
+    const probe = new FileStore({ dir: fresh('probe') })
+    fill(probe, 10)
+    const perEntry = probe.list()[0].bytes
+    const cap = perEntry * 60
+    const script = (w: number): string => `
+      const { createHash } = await import('node:crypto')
+      const { compileKernel, kernelKey } = await import('@kiln/compiler')
+      const { FileStore } = await import('kiln')
+      const source = ${JSON.stringify(compiled.source)}, signature = ${JSON.stringify(compiled.signature)}
+      const r = compileKernel({ source, signature })
+      const { parts } = kernelKey({ source, signature })
+      const store = new FileStore({ dir: ${JSON.stringify(dir)}, maxBytes: ${cap} })
+      for (let i = 0; i < 60; i++) {
+        const key = createHash('sha256').update('writer ${w} entry ' + i).digest('hex')
+        store.putSync({ key, id: 'w${w}#' + i, parts, meta: r.meta, wasm: r.wasm, recipe: { source, deps: {}, constants: {}, signature } })
+      }`
+    await Promise.all([0, 1, 2, 3].map((w) => new Promise<void>((done) => {
+      spawn(process.execPath, ['--input-type=module', '-e', script(w)], { cwd: root, stdio: 'ignore' }).on('close', () => done())
+    })))
+    const size = (sub: string): number => (existsSync(join(dir, sub)) ? readdirSync(join(dir, sub)).reduce((n, f) => n + statSync(join(dir, sub, f)).size, 0) : 0)
+    const total = size('entries') + size('index') + size('alias')
+    expect(new FileStore({ dir }).list().length).toBeGreaterThan(0)
+    expect(total).toBeLessThanOrEqual(cap * 1.1)
+  }, 60_000)
+
   test('8 processes sweeping a store at 4× its cap at once leave it under the cap, not empty', async () => {
     const dir = fresh('sweeps')
     const store = new FileStore({ dir, maxBytes: 1 << 30 })
