@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { compileKernel } from '@kiln/compiler'
 import { alloc, free, kernel, KilnError, reserveMemory } from 'kiln'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 
@@ -177,5 +178,11 @@ describe('compiles never block the event loop', () => {
     expect(error).toBeInstanceOf(KilnError)
     expect((error as KilnError).code).toBe('KILN_TOO_LARGE')
     expect(h(2)).toBe(huge(2))
+    // One expression nested thousands deep: also KILN_TOO_LARGE, never an internal error.
+    for (const n of [3000, 8000]) {
+      const deep = compileKernel({ source: `function deep(a) { return ${Array.from({ length: n }, () => 'a').join(' + ')} }`, signature: '(f64) => f64' })
+      expect(deep.ok).toBe(false)
+      expect(deep.diagnostics.map((d) => d.code)).toEqual(['KILN_TOO_LARGE'])
+    }
   }, 120_000)
 })

@@ -309,6 +309,28 @@ describe('what the store trusts', () => {
     expect(r.text).toMatch(new RegExp(`^OK +${A.key.slice(0, 12)}`, 'm'))
   })
 
+  test('verify skips entries removed while it runs (GONE), never calling them corrupt', async () => {
+    const dir = fresh('gone')
+    const store = new FileStore({ dir })
+    for (let n = 0; n < 48; n++) store.putSync(entryOf(`function k(a) { for (let i = 0; i < a.length; i++) a[i] = a[i] * ${n + 2} }`))
+    const child = spawn(process.execPath, [join(root, 'packages/kiln/bin/kiln.mjs'), 'cache', 'verify', '--dir', dir], { cwd: root })
+    let out = ''
+    let cleared = false
+    child.stdout.on('data', (d) => {
+      out += d
+      // After the first verified entry, every other entry disappears (an eviction or `clear` elsewhere).
+      if (!cleared && /^OK /m.test(out)) {
+        cleared = true
+        for (const e of store.list()) rmSync(e.path, { force: true })
+      }
+    })
+    const code = await new Promise<number | null>((done) => child.on('close', done))
+    expect(cleared).toBe(true)
+    expect(out).toMatch(/^GONE /m)
+    expect(out).not.toMatch(/CORRUPT|MISMATCH/)
+    expect(code).toBe(0)
+  }, 60_000)
+
   test('verify skips another compiler version\'s entries instead of failing them', async () => {
     const dir = fresh('versions')
     const store = new FileStore({ dir })

@@ -124,6 +124,21 @@ function describeValue(v: unknown): string {
 }
 
 export function compileKernel(input: CompileInput): CompileResult {
+  try {
+    return compileChecked(input)
+  } catch (error) {
+    // Deep nesting exhausts some pass's recursion (ours, acorn's or binaryen's): a size problem, said as one.
+    if (!(error instanceof RangeError)) throw error
+    const file = input.name ?? 'kernel'
+    return {
+      ok: false,
+      sources: [toSource(input.source, file)],
+      diagnostics: [diagnostic('KILN_TOO_LARGE', `\`${file}\` is too deeply nested or too long to compile (${error.message})`, { file, start: 0, end: 1 }, ['split long expressions and chains of statements, or use a loop'])],
+    }
+  }
+}
+
+function compileChecked(input: CompileInput): CompileResult {
   const kernelFile = input.name ?? 'kernel'
   const kernelSource = toSource(input.source, kernelFile)
   const sources: SourceText[] = [kernelSource]
@@ -195,15 +210,7 @@ export function compileKernel(input: CompileInput): CompileResult {
 
   const optimizeLevel = input.optimizeLevel ?? DEFAULT_OPTIMIZE_LEVEL
   const rootAbi = signature.params.map(abiOf)
-  let out
-  try {
-    out = emitWasm({ instances, root, rootAbi, constants, optimizeLevel })
-  } catch (error) {
-    // Deeply nested code can still exhaust binaryen's recursion: a size problem, said as one.
-    if (!(error instanceof RangeError)) throw error
-    diagnostics.push(diagnostic('KILN_TOO_LARGE', `\`${kernel.name || kernelFile}\` is too deeply nested or too long to optimize (${error.message})`, parsed.fn.span, ['split long chains of statements into a loop']))
-    return fail()
-  }
+  const out = emitWasm({ instances, root, rootAbi, constants, optimizeLevel })
   const meta: KernelMeta = {
     exportName: 'kernel',
     signature: formatSignature({ params: signature.params, result }),

@@ -34,7 +34,9 @@ export function parseFunction(source: SourceText): ParsedFunction {
       : []
     return {
       fn: null,
-      diagnostics: [diagnostic(hint.length ? 'KILN_NOT_FUNCTION' : 'KILN_SYNTAX', e.message.replace(/\s*\(\d+:\d+\)$/, ''), { file: source.file, start: pos, end: pos + 1 }, hint)],
+      diagnostics: [/stack space/.test(e.message)
+        ? diagnostic('KILN_TOO_LARGE', 'the function is nested too deeply to parse', { file: source.file, start: pos, end: pos + 1 }, ['split long expressions, or use a loop'])
+        : diagnostic(hint.length ? 'KILN_NOT_FUNCTION' : 'KILN_SYNTAX', e.message.replace(/\s*\(\d+:\d+\)$/, ''), { file: source.file, start: pos, end: pos + 1 }, hint)],
       nodes: 0,
     }
   }
