@@ -159,6 +159,26 @@ const fixtures: Fixture[] = [
     signature: '(u8[], i32) => f64',
     argSets: [() => [Uint8Array.of(0, 1, 255, 7), 9], () => [Uint8Array.of(255, 0), 0], () => [new Uint8Array(0), 1]],
   },
+  // Wrapping integer updates of i32/u32 elements (a statement `h[j]++` stores with i32.add): overflow, out of bounds, side effects.
+  {
+    name: 'element ++ and += on i32 and u32 arrays wrap as the store does',
+    fn: (h: Int32Array, u: Uint32Array, idx: Uint8Array, k: number) => {
+      for (let i = 0; i < idx.length; i++) {
+        h[idx[i]]++
+        u[idx[i]] += k
+        h[idx[i] + 1] -= (u[0] = k)
+        u[i]--
+      }
+      h[7]++
+      u[h.length] += 5
+    },
+    signature: '(i32[], u32[], u8[], i32) => void',
+    argSets: [
+      () => [Int32Array.of(2147483647, -2147483648, 0, 5), Uint32Array.of(4294967295, 0, 7, 1), Uint8Array.of(0, 1, 3, 9, 0), 1],
+      () => [new Int32Array(4), new Uint32Array(2), Uint8Array.of(1, 1, 2), -2147483648],
+      () => [new Int32Array(0), new Uint32Array(0), new Uint8Array(0), 3],
+    ],
+  },
   // 3. `x >>> s` with a count that is not constant: the lower bound is 0, not x's.
   { name: '>>> by a variable count, negated', fn: (s: number) => -(1 >>> s), signature: '(i32) => f64', argSets: [() => [1], () => [0], () => [33]] },
   {

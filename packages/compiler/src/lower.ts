@@ -320,9 +320,10 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     if (a.valid === null) return coerce(loaded.ref, loaded.type, want)
     if (speculated) return m.block(null, [m.if(m.i32.eqz(a.valid()), m.unreachable()), coerce(loaded.ref, loaded.type, want)], wasmType(want))
     if (want.kind !== 'maybeNum') throw new Error(`internal: unproven read as ${want.kind}`)
-    // Only an f64 element can hold the undefined pattern (folded constants and f32 widenings cannot).
-    const inside = a.element === 'f64' ? coerce(loaded.ref, f64, want) : coerce(loaded.ref, loaded.type, f64)
-    const read = m.if(a.valid(), inside, undefinedF64())
+    // An element is taken as it is, not made canonical: a select per load would cost matmul 3×.
+    // (So an f64 element holding the one reserved NaN pattern, which JS can only make by writing
+    // raw bits, would read as undefined.)
+    const read = m.if(a.valid(), coerce(loaded.ref, loaded.type, f64), undefinedF64())
     if (!a.undefinedKey) return read
     const { state, value } = a.undefinedKey.globals
     const property = m.select(m.i32.eq(m.global.get(state, binaryen.i32), m.i32.const(1)), m.global.get(value, binaryen.f64), undefinedF64())
@@ -598,7 +599,36 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
 
   function dropValue(e: Expr): Ref {
     const t = typeOf(e)
-    return t.kind === 'void' ? lower(e) : m.drop(lower(e))
+    return wrappingElementUpdate(e) ?? (t.kind === 'void' ? lower(e) : m.drop(lower(e)))
+  }
+
+  /**
+   * `a[j]++`, `a[j]--`, `a[j] += k` and `a[j] -= k` on an i32 or u32 array, as a statement: the
+   * exact sum of two 32-bit integers fits an f64, and the store keeps its low 32 bits, so a
+   * wrapping `i32.add` stores the same (histograms, counters). Null when the form does not apply.
+   */
+  function wrappingElementUpdate(e: Expr): Ref | null {
+    const update = e.kind === 'Update'
+    if (!update && !(e.kind === 'Assign' && (e.op === '+=' || e.op === '-='))) return null
+    const target = e.target
+    if (target.kind !== 'Index' || constArrayOf(target.object)) return null
+    const arr = arrayOf(target.object)
+    if (arr.element !== 'i32' && arr.element !== 'u32') return null
+    const rhsType = update ? null : typeOf(e.value)
+    if (rhsType && rhsType.kind !== 'int' && rhsType.kind !== 'bool') return null
+    const a = access(target)
+    if (a.undefinedKey) return null
+    noteArray(target, 'read')
+    noteArray(target, 'write')
+    const minus = update ? e.op === '--' : e.op === '-='
+    const old = tempSet(m.i32.load(0, 4, a.addr()), binaryen.i32)
+    // JS reads the element, then evaluates the right side, then stores.
+    const rhs = update ? m.i32.const(1) : lower(e.value)
+    const store = m.block(null, [old.set, m.i32.store(0, 4, a.addr(), minus ? m.i32.sub(old.get(), rhs) : m.i32.add(old.get(), rhs))])
+    if (a.valid === null) return m.block(null, [...a.setup, store])
+    // Out of bounds nothing is stored, but the right side is still evaluated.
+    const elseRhs = update ? m.nop() : m.drop(lower(e.value))
+    return m.block(null, [...a.setup, m.if(a.valid(), store, elseRhs)])
   }
 
   function lowerAssign(e: Extract<Expr, { kind: 'Assign' }>, t: Type): Ref {
