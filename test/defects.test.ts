@@ -16,6 +16,8 @@ interface Fixture {
 }
 
 const E: number[] = []
+const W = [0.299, -0, 1e308, NaN]
+const INTS = [3, -7]
 
 /** A helper whose local is written, never read (so it lives as ToInt32 of itself). */
 function tiny(a: number): boolean {
@@ -178,6 +180,20 @@ const fixtures: Fixture[] = [
       () => [new Int32Array(4), new Uint32Array(2), Uint8Array.of(1, 1, 2), -2147483648],
       () => [new Int32Array(0), new Uint32Array(0), new Uint8Array(0), 3],
     ],
+  },
+  // Constant-array elements at known indices are immediates: -0, NaN and huge values kept exactly.
+  {
+    name: 'constant array elements at known indices',
+    fn: (a: Float64Array) => {
+      const k = 2
+      let s = 0
+      for (let i = 0; i < a.length; i++) a[i] = W[0] * a[i] + W[1] + W[k] + W[3] + INTS[1] * i + W[9]
+      s = 1 / W[1]
+      return s + INTS[0] + INTS[-1]
+    },
+    deps: { W: [0.299, -0, 1e308, NaN], INTS: [3, -7] },
+    signature: '(f64[]) => f64',
+    argSets: [() => [Float64Array.of(1, 2, 3)], () => [new Float64Array(0)]],
   },
   // 3. `x >>> s` with a count that is not constant: the lower bound is 0, not x's.
   { name: '>>> by a variable count, negated', fn: (s: number) => -(1 >>> s), signature: '(i32) => f64', argSets: [() => [1], () => [0], () => [33]] },

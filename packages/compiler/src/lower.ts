@@ -345,6 +345,18 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     return m.if(a.undefinedKey.test(), setProperty, guarded)
   }
 
+  function constantElement(e: IndexExpr, t: Type): Ref | null {
+    const b = inst.func.names.get(e.object)
+    const it = typeOf(e.index)
+    if (b?.kind !== 'const' || it.kind !== 'int' || it.lo !== it.hi) return null
+    const values = ctx.constants.get(b.name)
+    if (!Array.isArray(values) || it.lo < 0 || it.lo >= values.length) return null
+    const v = values[it.lo] as number
+    // The index expression is still evaluated (it may assign); a literal leaves nothing behind.
+    const value = t.kind === 'int' ? m.i32.const(v) : coerce(m.f64.const(v), f64, t)
+    return e.index.kind === 'Num' ? value : m.block(null, [m.drop(lower(e.index)), value], wasmType(t))
+  }
+
   function noteArray(target: IndexExpr, kind: 'read' | 'write'): void {
     const b = inst.func.names.get(target.object)
     if (b?.kind === 'var') ctx.noteAccess(inst, b.id, kind)
@@ -521,6 +533,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         return m.local.get(arrayOf(e.object).len, binaryen.i32)
       }
       case 'Index': {
+        // A constant array at an index known here (`LUMA[1]`, or a loop-invariant int of one value) is an immediate.
+        const folded = constantElement(e, t)
+        if (folded !== null) return folded
         noteArray(e, 'read')
         const a = access(e)
         return m.block(null, [...a.setup, readAccess(a, t, inst.speculated.has(e))], wasmType(t))
