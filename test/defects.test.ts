@@ -195,6 +195,19 @@ const fixtures: Fixture[] = [
     signature: '(f64[]) => f64',
     argSets: [() => [Float64Array.of(1, 2, 3)], () => [new Float64Array(0)]],
   },
+  // A counter stepped by a parameter (`i += s`) is an integer in a range variant (s may be 0 there).
+  {
+    name: 'loops stepped by a parameter',
+    fn: (a: Float64Array, s: number) => {
+      let t = 0
+      for (let i = 0; i < a.length; i += s) t += a[i] * i
+      for (let j = a.length - 1; j >= 0; j -= s) t -= a[j]
+      for (let k = 1; k <= a.length; k = k + s) t += a[k - 1] + k
+      return t
+    },
+    signature: '(f64[], i32) => f64',
+    argSets: [() => [Float64Array.of(1, 2, 3, 4, 5, 6, 7), 1], () => [Float64Array.of(1, 2, 3, 4, 5, 6, 7), 3], () => [Float64Array.of(1, 2), 1000], () => [new Float64Array(0), 2]],
+  },
   // 3. `x >>> s` with a count that is not constant: the lower bound is 0, not x's.
   { name: '>>> by a variable count, negated', fn: (s: number) => -(1 >>> s), signature: '(i32) => f64', argSets: [() => [1], () => [0], () => [33]] },
   {

@@ -285,7 +285,7 @@ function inferInstance(
     if (base.kind === 'array') return f64
     const normal = arith(dir === 1 ? '+' : '-', base, step)
     const rs = rangeOf(step)
-    if (base.kind !== 'int' || !rs || rs.lo < 1) return normal
+    if (base.kind !== 'int' || !rs || rs.lo < 0) return normal
     const loop = s.loops[s.loops.length - 1]
     if (!loop || loop.kind === 'DoWhile' || !loop.test) return normal
     if (func.assignedInLoop.get(loop)?.get(v) !== 1) return normal
@@ -576,7 +576,7 @@ function inferInstance(
             fail('KILN_ARRAY_ASSIGN', `cannot assign to \`${e.target.name}\`: it holds an array`, e.span)
             return f64
           }
-          const t = (op === '+' || op === '-') && rhs.kind === 'int' && rhs.lo >= 1
+          const t = (op === '+' || op === '-') && rhs.kind === 'int' && rhs.lo >= 0
             ? stepType(v, rhs, op === '+' ? 1 : -1, e.span)
             : arith(op, cur.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : cur, rhs)
           assign(v, t, e.span)
@@ -642,7 +642,7 @@ function inferInstance(
     if (e.kind !== 'Binary' || (e.op !== '+' && e.op !== '-')) return null
     if (e.left.kind !== 'Name' || varOf(e.left) !== v) return null
     const step = s.types.get(e.right)
-    if (!step || step.kind !== 'int' || step.lo < 1) return null
+    if (!step || step.kind !== 'int' || step.lo < 0) return null
     return { step, dir: e.op === '+' ? 1 : -1 }
   }
 
