@@ -171,6 +171,14 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   }
 
   const lowerTo = (e: Expr, to: Type): Ref => coerce(lower(e), typeOf(e), to)
+  /**
+   * A value as a number, for the operations that keep a NaN's bits (unary + and -, abs, sign):
+   * undefined becomes the canonical NaN there, so its pattern cannot leave as a plain number.
+   */
+  const bitwiseF64 = (e: Expr): Ref => {
+    const t = typeOf(e)
+    return t.kind === 'maybeNum' || t.kind === 'undef' ? canonicalNaN(lower(e)) : lowerTo(e, f64)
+  }
   /** The value stored into local `v`: ToInt32 of it for a wrapped local. */
   const assignedValue = (e: Expr, v: number): Ref => (inst.wrapped.has(v) ? toI32(e) : lowerTo(e, inst.vars[v]))
   const toF64 = (e: Expr): Ref => lowerTo(e, f64)
@@ -235,8 +243,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   function storeElement(element: ElementTypeName, addr: Ref, value: Ref, t: Type): Ref {
     const bytes = elementInfo[element].bytes
     if (t.kind === 'maybeBool' || t.kind === 'undef' || t.kind === 'maybeNum') {
-      // Stored as a number: ToNumber(undefined) is NaN.
-      value = coerce(value, t, f64)
+      // Stored as a number: ToNumber(undefined) is NaN, made canonical so that the undefined
+      // pattern never reaches memory (loads take elements as they are).
+      value = t.kind === 'maybeBool' ? coerce(value, t, f64) : canonicalNaN(value)
       t = f64
     }
     const asI32 = (): Ref => toI32Ref(value, t)
@@ -458,7 +467,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     const a0 = e.args[0]
     switch (name) {
       case 'abs': {
-        if (t.kind !== 'int') return m.f64.abs(arg(0))
+        if (t.kind !== 'int') return m.f64.abs(bitwiseF64(a0))
         const v = tempSet(lower(a0), binaryen.i32)
         return m.block(null, [v.set, m.select(m.i32.lt_s(v.get(), m.i32.const(0)), m.i32.sub(m.i32.const(0), v.get()), v.get())], binaryen.i32)
       }
@@ -475,7 +484,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           const v = tempSet(lower(a0), binaryen.i32)
           return m.block(null, [v.set, m.i32.sub(m.i32.gt_s(v.get(), m.i32.const(0)), m.i32.lt_s(v.get(), m.i32.const(0)))], binaryen.i32)
         }
-        const v = tempSet(arg(0), binaryen.f64)
+        const v = tempSet(bitwiseF64(a0), binaryen.f64)
         return m.block(null, [v.set,
           m.select(m.f64.gt(v.get(), m.f64.const(0)), m.f64.const(1), m.select(m.f64.lt(v.get(), m.f64.const(0)), m.f64.const(-1), v.get())),
         ], binaryen.f64)
@@ -493,7 +502,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           }
           return m.block(null, [...temps.map((x) => x.set), acc], binaryen.i32)
         }
-        const temps = e.args.map((a) => tempSet(toF64(a), binaryen.f64))
+        // (One argument is returned as it is: bitwiseF64 keeps undefined's pattern from leaving.)
+        const temps = e.args.map((a) => tempSet(bitwiseF64(a), binaryen.f64))
         let acc = temps[0].get()
         for (let i = 1; i < temps.length; i++) acc = name === 'min' ? m.f64.min(acc, temps[i].get()) : m.f64.max(acc, temps[i].get())
         return m.block(null, [...temps.map((x) => x.set), acc], binaryen.f64)
@@ -567,9 +577,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         switch (e.op) {
           case '!': return m.i32.eqz(truthy(e.arg))
           case 'void': return m.block(null, [dropValue(e.arg), undefinedF64()], binaryen.f64)
-          case '+': return coerce(lower(e.arg), at, t)
+          case '+': return t.kind === 'f64' ? bitwiseF64(e.arg) : coerce(lower(e.arg), at, t)
           case '~': return m.i32.xor(toI32(e.arg), m.i32.const(-1))
-          case '-': return t.kind === 'int' ? m.i32.sub(m.i32.const(0), lower(e.arg)) : m.f64.neg(toF64(e.arg))
+          case '-': return t.kind === 'int' ? m.i32.sub(m.i32.const(0), lower(e.arg)) : m.f64.neg(bitwiseF64(e.arg))
         }
         throw new Error('internal: unary operator')
       }

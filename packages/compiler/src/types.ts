@@ -22,8 +22,13 @@ export type Type =
   /** A boolean or `undefined`, in an i32: 0, 1, or 2 for undefined. */
   | { kind: 'maybeBool' }
 
-/** The f64 bits that stand for `undefined` in an `undef` or `maybeNum` value (a quiet NaN). */
-export const UNDEFINED_BITS = 0x7ff8_0000_0bad_f00dn
+/**
+ * The f64 bits that stand for `undefined` in an `undef` or `maybeNum` value: a signaling NaN.
+ * Every wasm arithmetic result is a quiet NaN, so arithmetic on undefined can never produce the
+ * pattern again; only moves and the bit operations (neg, abs, copysign) keep it, and the
+ * lowering makes their operands canonical when they may be undefined.
+ */
+export const UNDEFINED_BITS = 0x7ff0_0000_0bad_f00dn
 
 export const I32_MIN = -2147483648
 export const I32_MAX = 2147483647
