@@ -208,6 +208,22 @@ const fixtures: Fixture[] = [
     signature: '(f64[], i32) => f64',
     argSets: [() => [Float64Array.of(1, 2, 3, 4, 5, 6, 7), 1], () => [Float64Array.of(1, 2, 3, 4, 5, 6, 7), 3], () => [Float64Array.of(1, 2), 1000], () => [new Float64Array(0), 2]],
   },
+  // Found by our fuzzer: NaN computed from undefined kept undefined's bits (x86 carries NaN payloads),
+  // reached an f64 array, and read back as undefined.
+  {
+    name: 'a NaN computed from undefined is a NaN, in memory too',
+    fn: (a: Float64Array, b: Float64Array, i: number, k: number) => {
+      b[0] = a[i] * 2
+      b[1] = -a[i]
+      b[2] = Math.abs(a[i])
+      b[3] = +a[i]
+      b[4] = Math.min(a[i])
+      const x = Math.sign(a[i])
+      return (b[k] ?? 1000) + (b[k + 1] === undefined ? 1 : 2) + (x ?? 5)
+    },
+    signature: '(f64[], f64[], i32, i32) => f64',
+    argSets: [() => [Float64Array.of(1), new Float64Array(5), 99, 0], () => [Float64Array.of(1), new Float64Array(5), 99, 3], () => [Float64Array.of(1), new Float64Array(5), 0, 1]],
+  },
   // 3. `x >>> s` with a count that is not constant: the lower bound is 0, not x's.
   { name: '>>> by a variable count, negated', fn: (s: number) => -(1 >>> s), signature: '(i32) => f64', argSets: [() => [1], () => [0], () => [33]] },
   {
