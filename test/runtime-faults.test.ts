@@ -95,6 +95,13 @@ describe('every kind of function a user can pass', () => {
     await k.ready()
     expect(k.tier('(f64[])')).toBe('compiled')
     expect(k(Float64Array.of(1, 2, 3.5))).toBe(o.total(Float64Array.of(1, 2, 3.5)))
+    // Anonymous function expressions and arrows are left as they are.
+    const anon = kernel(function (x: number) { return x + 1 }, { signatures: ['(f64) => f64'] })
+    const arrow = kernel(async0 => async0 * 2, { signatures: ['(f64) => f64'] })
+    await anon.ready()
+    await arrow.ready()
+    expect([anon.tier('(f64)'), arrow.tier('(f64)')]).toEqual(['compiled', 'compiled'])
+    expect([anon(1), arrow(3)]).toEqual([2, 6])
     const s = kernel(Ops.scale, { signatures: ['(f64[], f64) => void'] })
     await s.ready()
     const a = Float64Array.of(1, -2)

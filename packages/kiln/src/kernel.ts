@@ -104,7 +104,7 @@ export function sourceOf(fn: AnyFunction, what: string): string {
   if (/\{\s*\[native code\]\s*\}\s*$/.test(text)) {
     throw KilnError.of('KILN_NOT_FUNCTION', `${what} is a native or bound function, which has no source to compile`, ['pass the original function (not fn.bind(…)) and its helpers in deps'])
   }
-  const method = /^(async\s+)?(\*\s*)?(?!function|async|class)([A-Za-z_$][\w$]*)\s*\(/.exec(text)
+  const method = /^(async\s+)?(\*\s*)?(?!(?:function|async|class)\b)([A-Za-z_$][\w$]*)\s*\(/.exec(text)
   if (!method) return text
   const rest = text.slice((method[1]?.length ?? 0) + (method[2]?.length ?? 0))
   return `${method[1] ?? ''}function${method[2] ? '*' : ''} ${rest}`
