@@ -362,7 +362,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     if (!Array.isArray(values) || it.lo < 0 || it.lo >= values.length) return null
     const v = values[it.lo] as number
     // The index expression is still evaluated (it may assign); a literal leaves nothing behind.
-    const value = t.kind === 'int' ? m.i32.const(v) : coerce(m.f64.const(v), f64, t)
+    // In bounds, the element's type is the constants' join: an int range or f64.
+    const value = t.kind === 'int' ? m.i32.const(v) : m.f64.const(v)
     return e.index.kind === 'Num' ? value : m.block(null, [m.drop(lower(e.index)), value], wasmType(t))
   }
 
@@ -595,12 +596,11 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           const lt = typeOf(e.left)
           if (!mayBeUndefined(lt)) return m.block(null, [lowerTo(e.left, t)], wasmType(t))
           if (lt.kind === 'undef') return m.block(null, [dropValue(e.left), lowerTo(e.right, t)], wasmType(t))
-          // A maybeNum or maybeBool: the value itself unless it is undefined.
+          // A maybeNum or maybeBool: the value itself unless it is undefined (its defined values
+          // already have t's representation: inference joined the two sides in one family).
           const left = tempSet(lower(e.left), wasmType(lt))
           const isUndef = lt.kind === 'maybeNum' ? isUndefinedF64(left.get()) : m.i32.eq(left.get(), m.i32.const(UNDEF_BOOL))
-          const kept = lt.kind === 'maybeNum' ? (t.kind === 'f64' || t.kind === 'maybeNum' ? left.get() : null) : (t.kind === 'bool' || t.kind === 'maybeBool' ? left.get() : null)
-          if (kept === null) throw new Error(`internal: ?? of ${lt.kind} as ${t.kind}`)
-          return m.block(null, [left.set, m.if(isUndef, lowerTo(e.right, t), kept)], wasmType(t))
+          return m.block(null, [left.set, m.if(isUndef, lowerTo(e.right, t), left.get())], wasmType(t))
         }
         const tmp = tempSet(lowerTo(e.left, t), wasmType(t))
         const right = lowerTo(e.right, t)
@@ -641,8 +641,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     if (arr.element !== 'i32' && arr.element !== 'u32') return null
     const rhsType = update ? null : typeOf(e.value)
     if (rhsType && rhsType.kind !== 'int' && rhsType.kind !== 'bool') return null
+    // An index that may be undefined names the property "undefined": the general lowering.
+    if (mayBeUndefined(typeOf(target.index))) return null
     const a = access(target)
-    if (a.undefinedKey) return null
     noteArray(target, 'read')
     noteArray(target, 'write')
     const minus = update ? e.op === '--' : e.op === '-='

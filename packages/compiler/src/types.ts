@@ -15,8 +15,8 @@ export type Type =
   | { kind: 'undef' }
   /**
    * A number or `undefined` (an unproven array read, a path that returns nothing), in an f64:
-   * undefined is the one NaN bit pattern `UNDEFINED_BITS`, and every other value entering such a
-   * slot has its NaNs made canonical, so the pattern means undefined and nothing else.
+   * undefined is the one NaN bit pattern `UNDEFINED_BITS`, which nothing computed reproduces
+   * (see there) and which never reaches memory.
    */
   | { kind: 'maybeNum' }
   /** A boolean or `undefined`, in an i32: 0, 1, or 2 for undefined. */

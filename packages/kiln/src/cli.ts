@@ -118,18 +118,14 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
       const recipes = new Map<string, string>()
       const say = (label: string, key: string, text: string): void => out(`${label.padEnd(13)} ${key.slice(0, 12)}  ${text}`)
       for (const e of entries) {
-        if (!existsSync(e.path)) {
+        const d = store.inspect(e.path)
+        if ('problem' in d && !existsSync(e.path)) {
           skipped++
           say('GONE', e.key, 'evicted or cleared during the run')
           continue
         }
-        const d = store.inspect(e.path)
         if ('problem' in d) {
-          if (!existsSync(e.path)) {
-            skipped++
-            say('GONE', e.key, 'evicted or cleared during the run')
-            continue
-          }
+          checked++
           failures++
           say('CORRUPT', e.key, d.problem)
           continue
@@ -163,17 +159,15 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
         say(same ? 'OK' : 'MISMATCH', e.key, what)
       }
       // An alias must lead to an entry built from the very inputs it names.
-      let aliasFailures = 0
+      let forgedAliases = 0
       for (const { path, alias } of listAliases(store)) {
-        if (!alias) continue
-        const target = recipes.get(alias.key)
-        if (target === undefined || target === alias.raw) continue
-        aliasFailures++
+        const target = alias ? recipes.get(alias.key) : undefined
+        if (!alias || target === undefined || target === alias.raw) continue
+        forgedAliases++
         say('FORGED ALIAS', alias.key, `${printable(path)} points at an entry of other inputs`)
       }
-      failures += aliasFailures
-      out(`${checked - (failures - aliasFailures)} of ${checked} entries verify${skipped ? ` (${skipped} skipped: other versions or gone)` : ''}${aliasFailures ? `; ${aliasFailures} forged alias(es)` : ''}`)
-      return failures > 0 ? 1 : 0
+      out(`${checked - failures} of ${checked} entries verify${skipped ? ` (${skipped} skipped: other versions or gone)` : ''}${forgedAliases ? `; ${forgedAliases} forged alias(es)` : ''}`)
+      return failures + forgedAliases > 0 ? 1 : 0
     }
   }
   return 2
