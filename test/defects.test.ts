@@ -2,18 +2,10 @@
 // the compiled kernel must give exactly what the plain function gives, in every tier (the general
 // module, the speculative range variants, their safe twins), on copied and zero-copy arrays.
 
-import { alloc, free, kernel, type TypedArray, type TypedArrayConstructor } from 'kiln'
-import { describe, expect, onTestFinished, test, vi } from 'vitest'
-import { cloneArgs, difference, differences, runPlain } from './support/oracle.js'
+import { kernel } from 'kiln'
+import { describe, expect, test } from 'vitest'
+import { checkEveryTier, toKernelMemory, type Fixture } from './support/tiers.js'
 
-interface Fixture {
-  name: string
-  fn: (...a: never[]) => unknown
-  deps?: Record<string, unknown>
-  /** Declared; without one, the kernel specializes on the arguments and infers its result. */
-  signature?: string
-  argSets: (() => unknown[])[]
-}
 
 const E: number[] = []
 const W = [0.299, -0, 1e308, NaN]
@@ -336,61 +328,8 @@ const fixtures: Fixture[] = [
   },
 ]
 
-function toKernelMemory(args: readonly unknown[]): { args: unknown[]; release: () => void } {
-  const owned: TypedArray[] = []
-  const moved = args.map((a) => {
-    if (!ArrayBuffer.isView(a)) return a
-    const view = alloc((a as unknown as TypedArray).constructor as TypedArrayConstructor, (a as unknown as TypedArray).length)
-    view.set(a as never)
-    owned.push(view)
-    return view
-  })
-  return { args: moved, release: () => owned.forEach(free) }
-}
-
-/** The plain result; a signature for the oracle's coercions (an inferred kernel gets none). */
-function compare(f: Fixture, k: (...a: unknown[]) => unknown): void {
-  for (const make of f.argSets) {
-    const plainArgs = cloneArgs(make())
-    const expected = f.signature ? runPlain(f.fn as (...a: unknown[]) => unknown, f.signature, plainArgs) : (f.fn as (...a: unknown[]) => unknown)(...plainArgs)
-    const copied = cloneArgs(make())
-    expect(difference(expected, k(...copied), `${f.name} result`)).toBeNull()
-    expect(differences(plainArgs, copied)).toEqual([])
-    const zero = toKernelMemory(make())
-    try {
-      expect(difference(expected, k(...zero.args), `${f.name} result (zero-copy)`)).toBeNull()
-    } finally {
-      zero.release()
-    }
-  }
-}
-
 describe('defects found by differential fuzzing stay fixed, in every tier', () => {
-  for (const f of fixtures) {
-    test(f.name, async () => {
-      // A variant's internal error is reported (and the general module answers): that fails a fixture too.
-      const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
-      onTestFinished(() => errors.mockRestore())
-      const k = kernel(f.fn as (...a: unknown[]) => unknown, { deps: f.deps, signatures: f.signature ? [f.signature] : [] })
-      if (!f.signature) {
-        // Inferred: the first call specializes and compiles in the background (served as JS).
-        k(...f.argSets[0]())
-        await k.ready()
-        expect(k.signatures().map((s) => k.tier(s))).not.toContain('js')
-      } else {
-        await k.ready()
-        expect(k.tier(f.signature)).toBe('compiled')
-      }
-      // The general module, then the range variants these calls started, then their safe twins.
-      compare(f, k)
-      await k.ready()
-      compare(f, k)
-      await k.ready()
-      compare(f, k)
-      expect(k.signatures().flatMap((sig) => k.specializations(sig)).length).toBeGreaterThan(0)
-      expect(errors.mock.calls.map((c) => String(c[0]))).toEqual([])
-    })
-  }
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
 
 describe('the property "undefined" of a typed array, as JS has it', () => {

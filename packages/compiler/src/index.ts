@@ -11,3 +11,4 @@ export { formatSignature, parseSignature, SignatureError, elementInfo } from './
 export type { ElementTypeName, ParamType, ResultType, ScalarTypeName, Signature } from './signature.js'
 export { compilerIdentity, BINARYEN_VERSION, COMPILER_VERSION, DEFAULT_OPTIMIZE_LEVEL, FORMAT_VERSION } from './version.js'
 export type { CompilerIdentity } from './version.js'
+export { INLINE_EXPONENTS } from './power.js'

@@ -7,6 +7,7 @@ import type { BreakTarget, Expr, IndexExpr, NameRef, Stmt } from './ast.js'
 import { unreachable } from './ast.js'
 import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
+import { constantExponent, inlinePower } from './power.js'
 import { elementInfo, type ElementTypeName } from './signature.js'
 import { f64, mayBeUndefined, rangeOf, UNDEFINED_BITS, type Type } from './types.js'
 
@@ -372,6 +373,14 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     if (b?.kind === 'var') ctx.noteAccess(inst, b.id, kind)
   }
 
+  /** `x ** y` (f64 base): inline for the exponents where that is exact (see power.ts), else the host's Math.pow. */
+  function power(x: Ref, xt: Type, y: Ref, yt: Type): Ref {
+    const k = yt.kind === 'int' || yt.kind === 'f64' ? constantExponent(y) : null
+    const canonical = (ref: Ref): Ref => (mayBeUndefined(xt) ? canonicalNaN(ref) : ref)
+    const inline = k === null ? null : inlinePower({ m, temp: (ref) => tempSet(ref, binaryen.f64), canonical }, x, k)
+    return inline ?? m.call(ctx.mathImport('pow', 2), [x, coerce(y, yt, f64)], binaryen.f64)
+  }
+
   /** An arithmetic or bitwise operation on two lowered operands, giving type `t`. */
   function arith(op: string, l: Ref, lt: Type, r: Ref, rt: Type, t: Type): Ref {
     const int = t.kind === 'int'
@@ -384,7 +393,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       case '-': return int ? m.i32.sub(l, r) : m.f64.sub(fl(), fr())
       case '*': return int ? m.i32.mul(l, r) : m.f64.mul(fl(), fr())
       case '/': return m.f64.div(fl(), fr())
-      case '**': return m.call(ctx.mathImport('pow', 2), [fl(), fr()], binaryen.f64)
+      case '**': return power(fl(), lt, r, rt)
       case '%': return int ? m.i32.rem_s(l, r) : m.call(ctx.helper('fmod'), [fl(), fr()], binaryen.f64)
       case '|': return intResult(m.i32.or(i32(l, lt), i32(r, rt)))
       case '&': return intResult(m.i32.and(i32(l, lt), i32(r, rt)))
@@ -462,6 +471,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   function mathCall(e: Extract<Expr, { kind: 'Call' }>, name: string, t: Type): Ref {
     const info = mathFunctions.get(name)!
     const arg = (i: number): Ref => toF64(e.args[i])
+    if (name === 'pow') return power(arg(0), typeOf(e.args[0]), lower(e.args[1]), typeOf(e.args[1]))
     if (info.lowering === 'import') {
       return m.call(ctx.mathImport(name, e.args.length), e.args.map((_, i) => arg(i)), binaryen.f64)
     }

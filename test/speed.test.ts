@@ -1,0 +1,97 @@
+// The kernel-speed passes keep results identical to plain JS: each pass has fixtures that hit
+// its edge cases (NaN, -0, infinities, undefined from out-of-bounds reads, unprovable bounds,
+// int overflow), run in every tier on copied and zero-copy arrays.
+
+import { INLINE_EXPONENTS } from '@kiln/compiler'
+import { describe, expect, test } from 'vitest'
+import { launchBrowser } from './support/browser.js'
+import { checkEveryTier, type Fixture } from './support/tiers.js'
+
+const EDGES = [NaN, 0, -0, Infinity, -Infinity, 1, -1, 0.5, -0.5, 2, 1e308, -1e308, 5e-324, -5e-324, 1e-160, 3.7, -3.7, 2147483648, 1.0000000000000002]
+
+/** What each inline exponent is lowered to, as the same IEEE operations in JS. */
+const IDENTITIES = `({
+  '0': () => 1,
+  '1': (x) => x,
+  '2': (x) => x * x,
+  '0.5': (x) => (x === -Infinity ? Infinity : Math.sqrt(x) + 0),
+})`
+
+/** Values where an identity and Math.pow differ: edge values and a seeded spread of magnitudes. */
+function powMismatches(identitiesSource: string, edges: number[], count: number): string[] {
+  // eslint-disable-next-line no-new-func
+  const identities = new Function(`return ${identitiesSource}`)() as Record<string, (x: number) => number>
+  let seed = 12345
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) | 0) / 2147483648
+  const values = [...edges]
+  for (let i = 0; i < count; i++) values.push(next() * 10 ** Math.round(next() * 300))
+  const bad: string[] = []
+  for (const [e, f] of Object.entries(identities)) {
+    for (const x of values) if (!Object.is(Math.pow(x, Number(e)), f(x))) bad.push(`${x} ** ${e}`)
+  }
+  return bad
+}
+
+describe('Math.pow and ** with a constant exponent are inline only where that is exact', () => {
+  test('the inline exponents are the ones the identities cover', () => {
+    expect([...INLINE_EXPONENTS].sort()).toEqual(Object.keys(new Function(`return ${IDENTITIES}`)()).map(Number).sort())
+  })
+
+  test('each identity equals Math.pow in Node', () => {
+    expect(powMismatches(IDENTITIES, EDGES, 200_000)).toEqual([])
+  })
+
+  test('each identity equals Math.pow in Chromium', async () => {
+    const browser = await launchBrowser()
+    try {
+      const page = await browser.context.newPage()
+      const bad = await page.evaluate(`(${powMismatches.toString()})(${JSON.stringify(IDENTITIES)}, [${EDGES.map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(', ')}], 200000)`)
+      expect(bad).toEqual([])
+    } finally {
+      await browser.close()
+    }
+  }, 60_000)
+
+  const values = () => Float64Array.from([...EDGES, 4, 9, 0.25, -2])
+  const fixtures: Fixture[] = [
+    {
+      name: 'every inline exponent and some that are not, on edge values and out-of-bounds reads',
+      fn: (a: Float64Array, out: Float64Array, k: number) => {
+        for (let i = 0; i < a.length + 2; i++) {
+          const x = a[i]
+          out[i * 8] = Math.pow(x, 2)
+          out[i * 8 + 1] = x ** 0.5
+          out[i * 8 + 2] = Math.pow(x, -1)
+          out[i * 8 + 3] = x ** 1
+          out[i * 8 + 4] = Math.pow(x, 0)
+          out[i * 8 + 5] = x ** 3
+          out[i * 8 + 6] = Math.pow(x, -0.5)
+          out[i * 8 + 7] = Math.pow(x, k)
+        }
+      },
+      argSets: [() => [values(), new Float64Array(8 * 25), 2], () => [values(), new Float64Array(8 * 25), 0.5]],
+    },
+    {
+      // `x ** 1` of undefined is NaN: undefined's own bit pattern must not reach the array or the result.
+      name: 'x ** 1 and x ** 2 of undefined, stored and returned',
+      fn: (a: Float64Array, i: number) => {
+        a[0] = a[i] ** 1
+        a[1] = Math.pow(a[i + 1], 1) + 0
+        let s = a[i] ** 2
+        s **= 1
+        return a[i] ** 1 === a[i] ** 1 ? s : -s
+      },
+      argSets: [() => [Float64Array.of(3, 4, 5), 5], () => [Float64Array.of(3, 4, -0), 1], () => [Float64Array.of(3, 4, 5), -1]],
+    },
+    {
+      name: 'integer and boolean exponents, and a module constant',
+      fn: (a: Int32Array, flag: boolean) => {
+        let s = 0
+        for (let i = 0; i < a.length; i++) s += a[i] ** 2 + Math.pow(a[i], flag ? 1 : 2) - a[i] ** -1 + Math.pow(-a[i], 0.5)
+        return s
+      },
+      argSets: [() => [Int32Array.of(0, -0, 3, -3, 2147483647, -2147483648, 46341), true], () => [Int32Array.of(7, 0), false]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
