@@ -9,7 +9,7 @@ import { mathFunctions } from './math.js'
 import type { ResolvedFunction } from './resolve.js'
 import type { ElementTypeName } from './signature.js'
 import {
-  bool, defined, elementValueType, f64, fullInt, I32_MIN, intRange, join, maybeNum,
+  bool, boundedF64, boundsOf, defined, elementValueType, f64, fullInt, I32_MIN, intRange, join, maybeNum,
   numberish, rangeOf, sameType, type Type, typeKey, typeName, typeOfNumber, undef, voidType,
 } from './types.js'
 
@@ -155,7 +155,7 @@ function inferInstance(
       return
     }
     if (!sameType(j, cur)) {
-      if (j.kind === 'int' && ++widenings[v] > WIDEN_LIMIT) j = f64
+      if ((j.kind === 'int' || boundsOf(j)) && ++widenings[v] > WIDEN_LIMIT) j = f64
       vars[v] = j
       s.changed = true
     }
@@ -230,7 +230,38 @@ function inferInstance(
     return inBounds ? elementType : maybeNum
   }
 
+  /** The type of `a op b`: an int range where exact, else an f64 with the bounds its operands give. */
   const arith = (op: string, a: Type, b: Type): Type => {
+    const t = intArith(op, a, b)
+    return t.kind === 'f64' ? boundedArith(op, a, b) : t
+  }
+
+  /** Bounds of `a op b` when it is not NaN, from its operands' bounds (every corner; the operations are monotone). */
+  const boundedArith = (op: string, a: Type, b: Type): Type => {
+    const ba = boundsOf(a)
+    const bb = boundsOf(b)
+    if (!ba || !bb) return f64
+    const corners = (f: (x: number, y: number) => number): Type => {
+      const c = [f(ba.lo, bb.lo), f(ba.lo, bb.hi), f(ba.hi, bb.lo), f(ba.hi, bb.hi)]
+      return boundedF64(Math.min(...c), Math.max(...c))
+    }
+    const nonZero = bb.lo > 0 || bb.hi < 0
+    switch (op) {
+      case '+': return boundedF64(ba.lo + bb.lo, ba.hi + bb.hi)
+      case '-': return boundedF64(ba.lo - bb.hi, ba.hi - bb.lo)
+      case '*': return corners((x, y) => x * y)
+      case '/': return nonZero ? corners((x, y) => x / y) : f64
+      case '%': {
+        if (!nonZero) return f64
+        // |a % b| < |b| and |a % b| <= |a|, with a's sign.
+        const m = Math.max(-bb.lo, bb.hi)
+        return boundedF64(ba.lo >= 0 ? 0 : -Math.min(m, -ba.lo), ba.hi <= 0 ? 0 : Math.min(m, ba.hi))
+      }
+      default: return f64
+    }
+  }
+
+  const intArith = (op: string, a: Type, b: Type): Type => {
     const ra = rangeOf(a)
     const rb = rangeOf(b)
     switch (op) {
@@ -275,6 +306,10 @@ function inferInstance(
     throw new Error(`internal: arith ${op}`)
   }
 
+  /** The int bound `B` gives a `v` of type int in `v < B` (strict) or `v <= B` from above (dir 1), or in the mirrored forms from below. */
+  const intBound = (bound: { lo: number; hi: number }, strict: boolean, dir: 1 | -1): number =>
+    dir === 1 ? (strict ? Math.ceil(bound.hi) - 1 : Math.floor(bound.hi)) : (strict ? Math.floor(bound.lo) + 1 : Math.ceil(bound.lo))
+
   /** The type after `v += step` (dir 1) or `v -= step` (dir -1), bounded by the enclosing loop's test when it can be. */
   const stepType = (v: number, step: Type, dir: 1 | -1, span: Span): Type => {
     const base = vars[v]
@@ -292,10 +327,31 @@ function inferInstance(
     for (const c of conjuncts(loop.test)) {
       const bound = compareBound(c, v, dir)
       if (!bound) continue
-      const rb = rangeOf(s.types.get(bound.expr) ?? f64)
+      const rb = boundsOf(s.types.get(bound.expr) ?? f64)
       if (!rb) continue
-      if (dir === 1) return intRange(base.lo + rs.lo, (bound.strict ? rb.hi - 1 : rb.hi) + rs.hi)
-      return intRange((bound.strict ? rb.lo + 1 : rb.lo) - rs.hi, base.hi - rs.lo)
+      const limit = intBound(rb, bound.strict, dir)
+      if (dir === 1) return intRange(base.lo + rs.lo, limit + rs.hi)
+      return intRange(limit - rs.hi, base.hi - rs.lo)
+    }
+    return normal
+  }
+
+  /**
+   * The type after `v *= k` (or `v = v * k`, `v <<= s`) for a non-negative int v and an int
+   * factor k >= 1, bounded by the loop's test `v < B` / `v <= B` the way `stepType` bounds sums.
+   */
+  const scaleType = (v: number, factor: Type, normal: Type): Type => {
+    const base = vars[v]
+    const rf = rangeOf(factor)
+    if (base?.kind !== 'int' || base.lo < 0 || !rf || rf.lo < 1) return normal
+    const loop = s.loops[s.loops.length - 1]
+    if (!loop || loop.kind === 'DoWhile' || !loop.test) return normal
+    if (func.assignedInLoop.get(loop)?.get(v) !== 1) return normal
+    for (const c of conjuncts(loop.test)) {
+      const bound = compareBound(c, v, 1)
+      const rb = bound && boundsOf(s.types.get(bound.expr) ?? f64)
+      if (!rb) continue
+      return intRange(base.lo, Math.max(base.hi, intBound(rb, bound!.strict, 1) * rf.hi))
     }
     return normal
   }
@@ -347,13 +403,11 @@ function inferInstance(
       const v = varOf(vExpr)
       if (v === null || assigned.has(v)) continue
       const cur = s.narrow.get(v) ?? vars[v]
-      const rb = rangeOf(s.types.get(bExpr) ?? f64)
+      const rb = boundsOf(s.types.get(bExpr) ?? f64)
       if (cur?.kind !== 'int' || !rb) continue
       let { lo, hi } = cur
-      if (op === '<') hi = Math.min(hi, rb.hi - 1)
-      if (op === '<=') hi = Math.min(hi, rb.hi)
-      if (op === '>') lo = Math.max(lo, rb.lo + 1)
-      if (op === '>=') lo = Math.max(lo, rb.lo)
+      if (op === '<' || op === '<=') hi = Math.min(hi, intBound(rb, op === '<', 1))
+      if (op === '>' || op === '>=') lo = Math.max(lo, intBound(rb, op === '>', -1))
       if (lo > hi) continue
       if (!saved.has(v)) saved.set(v, s.narrow.get(v))
       s.narrow.set(v, { kind: 'int', lo, hi })
@@ -576,9 +630,13 @@ function inferInstance(
             fail('KILN_ARRAY_ASSIGN', `cannot assign to \`${e.target.name}\`: it holds an array`, e.span)
             return f64
           }
+          const normal = (): Type => arith(op, cur.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : cur, rhs)
+          const shift = op === '<<' && rhs.kind === 'int' && rhs.lo === rhs.hi && rhs.lo >= 0 && rhs.lo <= 30 ? rhs.lo : null
           const t = (op === '+' || op === '-') && rhs.kind === 'int' && rhs.lo >= 0
             ? stepType(v, rhs, op === '+' ? 1 : -1, e.span)
-            : arith(op, cur.kind === 'bool' ? { kind: 'int', lo: 0, hi: 1 } : cur, rhs)
+            : op === '*' ? scaleType(v, rhs, normal())
+              : shift !== null ? scaleType(v, intRange(2 ** shift, 2 ** shift), normal())
+                : normal()
           assign(v, t, e.span)
           return wrapped.has(v) && numberish(t) ? t : vars[v] ?? f64
         }

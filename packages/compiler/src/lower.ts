@@ -9,7 +9,7 @@ import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
 import { constantExponent, inlinePower } from './power.js'
 import { elementInfo, type ElementTypeName } from './signature.js'
-import { f64, mayBeUndefined, rangeOf, UNDEFINED_BITS, type Type } from './types.js'
+import { boundsOf, f64, fullInt, mayBeUndefined, rangeOf, UNDEFINED_BITS, type Type } from './types.js'
 
 type Ref = binaryen.ExpressionRef
 
@@ -193,8 +193,32 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       default: return m.call(ctx.helper('toInt32'), [coerce(ref, t, f64)], binaryen.i32)
     }
   }
-  /** ToInt32 of any value. */
-  const toI32 = (e: Expr): Ref => toI32Ref(lower(e), typeOf(e))
+  /** ToInt32 of any value: wrapping i32 arithmetic where that is exact (see `wrapsExactly`). */
+  const toI32 = (e: Expr): Ref => (wrapsExactly(e) ? wrapping(e) : toI32Ref(lower(e), typeOf(e)))
+
+  /**
+   * Whether ToInt32 of `e` is wrapping i32 arithmetic on ToInt32 of its operands: `e` is an int
+   * (or boolean), or a +, - or * of such operands whose exact value stays within ±2^53 (its
+   * bounds say so). Then the f64 result is exact, and ToInt32 of an exact integer sum, difference
+   * or product is that operation modulo 2^32; -0 becomes 0 either way. `(a + 0x6d2b79f5) | 0`.
+   */
+  function wrapsExactly(e: Expr): boolean {
+    const t = typeOf(e)
+    if (t.kind === 'int' || t.kind === 'bool') return true
+    if (e.kind !== 'Binary' || (e.op !== '+' && e.op !== '-' && e.op !== '*')) return false
+    const b = boundsOf(t)
+    return b !== null && b.lo > -(2 ** 53) && b.hi < 2 ** 53 && wrapsExactly(e.left) && wrapsExactly(e.right)
+  }
+
+  /** ToInt32 of an expression `wrapsExactly` accepts, operands evaluated in order. */
+  function wrapping(e: Expr): Ref {
+    const t = typeOf(e)
+    if (t.kind === 'int' || t.kind === 'bool') return lower(e)
+    if (e.kind !== 'Binary') throw new Error('internal: not a wrapping expression')
+    const l = wrapping(e.left)
+    const r = wrapping(e.right)
+    return e.op === '+' ? m.i32.add(l, r) : e.op === '-' ? m.i32.sub(l, r) : m.i32.mul(l, r)
+  }
 
   /** JS truthiness as an i32 condition (nonzero = true). */
   function truthyRef(ref: Ref, t: Type): Ref {
@@ -598,6 +622,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         switch (e.op) {
           case '<': case '<=': case '>': case '>=': case '==': case '!=': case '===': case '!==':
             return compare(e.op, e)
+          case '|': case '&': case '^': case '<<': case '>>': case '>>>':
+            return arith(e.op, toI32(e.left), fullInt, toI32(e.right), fullInt, t)
           default:
             return arith(e.op, lower(e.left), typeOf(e.left), lower(e.right), typeOf(e.right), t)
         }
@@ -634,6 +660,10 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
 
   function dropValue(e: Expr): Ref {
     const t = typeOf(e)
+    // `h = h + k` into a wrapped local, its value unused: only ToInt32 of it is kept.
+    if (e.kind === 'Assign' && e.op === '=' && e.target.kind === 'Name' && inst.wrapped.has(varOf(e.target))) {
+      return m.local.set(varLocals[varOf(e.target)][0], toI32(e.value))
+    }
     return wrappingElementUpdate(e) ?? (t.kind === 'void' ? lower(e) : m.drop(lower(e)))
   }
 

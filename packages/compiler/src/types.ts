@@ -5,7 +5,11 @@
 import type { ElementTypeName, ParamType } from './signature.js'
 
 export type Type =
-  | { kind: 'f64' }
+  /**
+   * Any number. `lo`/`hi`, when present, bound it whenever it is not NaN (it may be NaN, -0, or
+   * not an integer): what loop bounds such as `i < n / 2` need to keep `i` an int.
+   */
+  | { kind: 'f64'; lo?: number; hi?: number }
   | { kind: 'int'; lo: number; hi: number }
   | { kind: 'bool' }
   /** `origin`: the kernel parameter (the JS object) the array is; helpers are instantiated per origin. */
@@ -47,7 +51,18 @@ export function intRange(lo: number, hi: number): Type {
   return lo >= I32_MIN && hi <= I32_MAX && lo <= hi ? { kind: 'int', lo, hi } : f64
 }
 
-export function isNumeric(t: Type): t is { kind: 'f64' } | { kind: 'int'; lo: number; hi: number } {
+/** An f64 bounded by [lo, hi] when not NaN; plain f64 when a bound is not finite. */
+export function boundedF64(lo: number, hi: number): Type {
+  return Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi ? { kind: 'f64', lo, hi } : f64
+}
+
+/** Bounds of a value that is not NaN: an int's range, a bool's [0, 1], a bounded f64's bounds. */
+export function boundsOf(t: Type): { lo: number; hi: number } | null {
+  if (t.kind === 'f64') return t.lo !== undefined && t.hi !== undefined ? { lo: t.lo, hi: t.hi } : null
+  return rangeOf(t)
+}
+
+export function isNumeric(t: Type): t is { kind: 'f64'; lo?: number; hi?: number } | { kind: 'int'; lo: number; hi: number } {
   return t.kind === 'f64' || t.kind === 'int'
 }
 
@@ -89,7 +104,11 @@ export function defined(t: Type): Type | null {
 export function join(a: Type | null, b: Type): Type | null {
   if (a === null) return b
   if (a.kind === 'int' && b.kind === 'int') return intRange(Math.min(a.lo, b.lo), Math.max(a.hi, b.hi))
-  if (isNumeric(a) && isNumeric(b)) return f64
+  if (isNumeric(a) && isNumeric(b)) {
+    const ba = boundsOf(a)
+    const bb = boundsOf(b)
+    return ba && bb ? boundedF64(Math.min(ba.lo, bb.lo), Math.max(ba.hi, bb.hi)) : f64
+  }
   if (mayBeUndefined(a) || mayBeUndefined(b)) {
     if (a.kind === 'undef' && b.kind === 'undef') return a
     if (numberish(a) && numberish(b)) return maybeNum
@@ -105,6 +124,7 @@ export function sameType(a: Type | null, b: Type | null): boolean {
   if (a === null || b === null) return a === b
   if (a.kind !== b.kind) return false
   if (a.kind === 'int' && b.kind === 'int') return a.lo === b.lo && a.hi === b.hi
+  if (a.kind === 'f64' && b.kind === 'f64') return a.lo === b.lo && a.hi === b.hi
   if (a.kind === 'array' && b.kind === 'array') return a.element === b.element && a.origin === b.origin
   return true
 }
@@ -148,6 +168,7 @@ export function paramValueType(p: ParamType, index: number): Type {
 export function typeKey(t: Type): string {
   switch (t.kind) {
     case 'int': return `int[${t.lo},${t.hi}]`
+    case 'f64': return t.lo === undefined ? 'f64' : `f64[${t.lo},${t.hi}]`
     case 'array': return `${t.element}[]@${t.origin}`
     default: return t.kind
   }
