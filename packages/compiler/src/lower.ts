@@ -778,22 +778,26 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         }))
       case 'If':
         return m.if(truthy(s.test), stmt(s.then), s.else ? stmt(s.else) : undefined)
+      // Loops are rotated: the test before the first iteration, then at the bottom. The body is
+      // then the loop's header block, which dominates its exit, so V8 keeps loop-invariant values
+      // computed before the loop there (with the test at the top, Node 20's V8 recomputes
+      // values used only in the body on every iteration: biquad ran 2.5× slower).
       case 'For': {
         const l = loopLabels(s)
-        const parts: Ref[] = []
-        if (s.test) parts.push(m.br(l.brk, m.i32.eqz(truthy(s.test))))
-        parts.push(m.block(l.cont, [stmt(s.body)]))
-        if (s.update) parts.push(dropValue(s.update))
-        parts.push(m.br(l.top))
-        return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), m.loop(l.top, m.block(null, parts))])
+        const iteration = m.block(null, [
+          m.block(l.cont, [stmt(s.body)]),
+          s.update ? dropValue(s.update) : m.nop(),
+          s.test ? m.br(l.top, truthy(s.test)) : m.br(l.top),
+        ])
+        const loop = m.loop(l.top, iteration)
+        return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), s.test ? m.if(truthy(s.test), loop) : loop])
       }
       case 'While': {
         const l = loopLabels(s)
-        return m.block(l.brk, [m.loop(l.top, m.block(null, [
-          m.br(l.brk, m.i32.eqz(truthy(s.test))),
+        return m.block(l.brk, [m.if(truthy(s.test), m.loop(l.top, m.block(null, [
           m.block(l.cont, [stmt(s.body)]),
-          m.br(l.top),
-        ]))])
+          m.br(l.top, truthy(s.test)),
+        ])))])
       }
       case 'DoWhile': {
         const l = loopLabels(s)
