@@ -204,16 +204,27 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
    */
   function wrapsExactly(e: Expr): boolean {
     const t = typeOf(e)
-    if (t.kind === 'int' || t.kind === 'bool') return true
+    if (t.kind === 'int' || t.kind === 'bool' || integerConstant(e) !== null) return true
     if (e.kind !== 'Binary' || (e.op !== '+' && e.op !== '-' && e.op !== '*')) return false
     const b = boundsOf(t)
     return b !== null && b.lo > -(2 ** 53) && b.hi < 2 ** 53 && wrapsExactly(e.left) && wrapsExactly(e.right)
+  }
+
+  /** The value of a literal or module constant that is an integer below 2^53 in magnitude (outside int32: `0xe6546b64`), else null. */
+  function integerConstant(e: Expr): number | null {
+    let v: unknown = null
+    const b = e.kind === 'Name' ? inst.func.names.get(e) : undefined
+    if (e.kind === 'Num') v = e.value
+    else if (b?.kind === 'const') v = ctx.constants.get(b.name)
+    return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 53 ? v : null
   }
 
   /** ToInt32 of an expression `wrapsExactly` accepts, operands evaluated in order. */
   function wrapping(e: Expr): Ref {
     const t = typeOf(e)
     if (t.kind === 'int' || t.kind === 'bool') return lower(e)
+    const c = integerConstant(e)
+    if (c !== null) return m.i32.const(c | 0)
     if (e.kind !== 'Binary') throw new Error('internal: not a wrapping expression')
     const l = wrapping(e.left)
     const r = wrapping(e.right)

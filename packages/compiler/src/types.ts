@@ -68,7 +68,8 @@ export function isNumeric(t: Type): t is { kind: 'f64'; lo?: number; hi?: number
 
 /** The type of a numeric literal or folded constant. */
 export function typeOfNumber(v: number): Type {
-  return Number.isInteger(v) && !Object.is(v, -0) && v >= I32_MIN && v <= I32_MAX ? { kind: 'int', lo: v, hi: v } : f64
+  if (Number.isInteger(v) && !Object.is(v, -0) && v >= I32_MIN && v <= I32_MAX) return { kind: 'int', lo: v, hi: v }
+  return Number.isNaN(v) ? f64 : boundedF64(v, v)
 }
 
 /** Range of an int-typed value; bool counts as [0, 1] (ToNumber). */
