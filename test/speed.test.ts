@@ -2,7 +2,7 @@
 // its edge cases (NaN, -0, infinities, undefined from out-of-bounds reads, unprovable bounds,
 // int overflow), run in every tier on copied and zero-copy arrays.
 
-import { INLINE_EXPONENTS } from '@kiln/compiler'
+import { compileKernel, INLINE_EXPONENTS } from '@kiln/compiler'
 import { describe, expect, test } from 'vitest'
 import { launchBrowser } from './support/browser.js'
 import { checkEveryTier, type Fixture } from './support/tiers.js'
@@ -35,6 +35,17 @@ function powMismatches(identitiesSource: string, edges: number[], count: number)
 describe('Math.pow and ** with a constant exponent are inline only where that is exact', () => {
   test('the inline exponents are the ones the identities cover', () => {
     expect([...INLINE_EXPONENTS].sort()).toEqual(Object.keys(new Function(`return ${IDENTITIES}`)()).map(Number).sort())
+  })
+
+  test('only the other exponents import Math.pow', () => {
+    const imports = (body: string) => {
+      const r = compileKernel({ source: `(a) => { let s = 0; for (let i = 0; i < a.length; i++) s += ${body}; return s }`, signature: '(f64[]) => f64' })
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'))
+      return r.meta.mathImports
+    }
+    expect(imports('Math.pow(a[i], 2) + a[i] ** 0.5 + a[i] ** 1 + Math.pow(a[i], 0)')).toEqual([])
+    expect(imports('a[i] ** 3')).toEqual(['pow/2'])
+    expect(imports('Math.pow(a[i], -1)')).toEqual(['pow/2'])
   })
 
   test('each identity equals Math.pow in Node', () => {
@@ -91,6 +102,86 @@ describe('Math.pow and ** with a constant exponent are inline only where that is
         return s
       },
       argSets: [() => [Int32Array.of(0, -0, 3, -3, 2147483647, -2147483648, 46341), true], () => [Int32Array.of(7, 0), false]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
+
+describe('bounds of non-integer numbers keep loop counters int, and stay exact', () => {
+  const odd = (n: number) => Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? -0 : i * 1.5 - 7))
+  const fixtures: Fixture[] = [
+    {
+      name: 'i < n / 2 over flat pairs, odd lengths and an empty array',
+      fn: function area(pts: Float64Array) {
+        const n = pts.length / 2
+        let s = 0
+        for (let i = 0; i < n; i++) s += pts[2 * i] * pts[2 * i + 1] - pts[(2 * i + 2) % pts.length]
+        return s
+      },
+      argSets: [() => [odd(10)], () => [odd(7)], () => [odd(0)], () => [odd(1)]],
+    },
+    {
+      name: 'bounds from a division by a scalar, NaN, infinite and negative ones, <= and counting down',
+      fn: (a: Float64Array, d: number) => {
+        let s = 0
+        for (let i = 0; i <= a.length / d; i++) s += a[i] + i
+        for (let i = a.length; i > a.length / -d; i--) s -= a[i] ?? i
+        for (let i = 0; i < Math.floor(a.length * 0.75); i++) s += i * a[i]
+        return s
+      },
+      argSets: [() => [odd(9), 2], () => [odd(9), 0.5], () => [odd(5), -2], () => [odd(5), NaN], () => [odd(5), -3], () => [odd(6), Infinity]],
+    },
+    {
+      name: 'size *= 2 and <<= 1 bounded by the loop test, with continue in the body',
+      fn: (a: Float64Array, out: Float64Array) => {
+        let k = 0
+        for (let size = 1; size <= a.length; size *= 2) {
+          const half = size / 2
+          for (let j = 0; j < half; j++) {
+            if (j === 1) continue
+            out[k++ % out.length] = a[j] + half
+          }
+        }
+        let w = 1
+        while (w < a.length) w <<= 1
+        return w + k
+      },
+      argSets: [() => [odd(16), new Float64Array(40)], () => [odd(13), new Float64Array(7)], () => [odd(0), new Float64Array(2)]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
+
+describe('ToInt32 of integer sums, differences and products is wrapping i32 arithmetic only where exact', () => {
+  const fixtures: Fixture[] = [
+    {
+      name: 'hash steps that overflow int32, with constants outside int32',
+      fn: function mix(a: Int32Array, seed: number) {
+        let h = seed | 0
+        for (let i = 0; i < a.length; i++) {
+          h = (Math.imul(h, 5) + 0xe6546b64) | 0
+          h = (h + a[i] * 3 - 0x7fffffff) ^ (a[i] - h)
+          h = (h * 65537 + a[i]) >>> 0
+        }
+        return h
+      },
+      argSets: [() => [Int32Array.of(0, -1, 2147483647, -2147483648, 12345, -0), 7], () => [new Int32Array(0), 2 ** 31 + 5], () => [Int32Array.of(99), -1.5]],
+    },
+    {
+      // Products past 2^53 round in JS, so ToInt32 of them is not the wrapped product: these stay f64.
+      name: 'products too large to be exact, -0, and a local written with a wrapped value',
+      fn: (a: Int32Array) => {
+        let s = 0
+        let w = 0
+        for (let i = 0; i < a.length; i++) {
+          s = (s + (a[i] * a[i] * a[i]) | 0) | 0
+          s ^= (a[i] * -0) | 0
+          w = a[i] * 4294967297 + 1
+          s = (s + (w | 0)) | 0
+        }
+        return s
+      },
+      argSets: [() => [Int32Array.of(2147483647, -2147483648, 3, 1 << 20, 46341)], () => [Int32Array.of(0, -5)]],
     },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
