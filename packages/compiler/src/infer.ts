@@ -329,7 +329,8 @@ function inferInstance(
       if (!bound) continue
       const rb = boundsOf(s.types.get(bound.expr) ?? f64)
       if (!rb) continue
-      const limit = intBound(rb, bound.strict, dir)
+      // v + k < B: v < B - k for the smallest k (counting up), the largest (counting down).
+      const limit = intBound(rb, bound.strict, dir) - (dir === 1 ? bound.add.lo : bound.add.hi)
       if (dir === 1) return intRange(base.lo + rs.lo, limit + rs.hi)
       return intRange(limit - rs.hi, base.hi - rs.lo)
     }
@@ -351,18 +352,42 @@ function inferInstance(
       const bound = compareBound(c, v, 1)
       const rb = bound && boundsOf(s.types.get(bound.expr) ?? f64)
       if (!rb) continue
-      return intRange(base.lo, Math.max(base.hi, intBound(rb, bound!.strict, 1) * rf.hi))
+      return intRange(base.lo, Math.max(base.hi, (intBound(rb, bound!.strict, 1) - bound!.add.lo) * rf.hi))
     }
     return normal
   }
 
-  /** For `v < B`, `v <= B`, `B > v`, `B >= v` (dir 1) or the mirrored forms (dir -1): B. */
-  const compareBound = (c: Expr, v: number, dir: 1 | -1): { expr: Expr; strict: boolean } | null => {
+  /**
+   * `v`, or `v + k` / `v - k` with k an int: the local and the range of what is added to it
+   * (what a test such as `i + factor <= n` bounds).
+   */
+  const offsetName = (x: Expr): { v: number; add: { lo: number; hi: number } } | null => {
+    if (x.kind === 'Name') {
+      const v = varOf(x)
+      return v === null ? null : { v, add: { lo: 0, hi: 0 } }
+    }
+    if (x.kind !== 'Binary' || (x.op !== '+' && x.op !== '-') || x.left.kind !== 'Name') return null
+    const v = varOf(x.left)
+    const rk = rangeOf(s.types.get(x.right) ?? f64)
+    if (v === null || !rk || assignsInside(x.right)) return null
+    return { v, add: x.op === '+' ? rk : { lo: -rk.hi, hi: -rk.lo } }
+  }
+
+  /**
+   * For `v < B`, `v <= B`, `B > v`, `B >= v` (dir 1) or the mirrored forms (dir -1), with `v`
+   * possibly `v ± k` (see `offsetName`): B and the range added to v.
+   */
+  const compareBound = (c: Expr, v: number, dir: 1 | -1): { expr: Expr; strict: boolean; add: { lo: number; hi: number } } | null => {
     if (c.kind !== 'Binary') return null
-    const isV = (x: Expr): boolean => x.kind === 'Name' && varOf(x) === v
+    const at = (x: Expr) => {
+      const o = offsetName(x)
+      return o && o.v === v ? o.add : null
+    }
     const up = dir === 1
-    if (isV(c.left) && (c.op === (up ? '<' : '>') || c.op === (up ? '<=' : '>='))) return { expr: c.right, strict: c.op.length === 1 }
-    if (isV(c.right) && (c.op === (up ? '>' : '<') || c.op === (up ? '>=' : '<='))) return { expr: c.left, strict: c.op.length === 1 }
+    const left = at(c.left)
+    if (left && (c.op === (up ? '<' : '>') || c.op === (up ? '<=' : '>='))) return { expr: c.right, strict: c.op.length === 1, add: left }
+    const right = at(c.right)
+    if (right && (c.op === (up ? '>' : '<') || c.op === (up ? '>=' : '<='))) return { expr: c.left, strict: c.op.length === 1, add: right }
     return null
   }
 
@@ -392,22 +417,23 @@ function inferInstance(
       if (c.kind !== 'Binary') continue
       const flip: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' }
       let op = c.op as string
-      let vExpr = c.left
       let bExpr = c.right
       if (!(op in flip)) continue
-      if (vExpr.kind !== 'Name' || varOf(vExpr) === null) {
-        ;[vExpr, bExpr] = [bExpr, vExpr]
+      let o = offsetName(c.left)
+      if (!o) {
+        o = offsetName(c.right)
+        bExpr = c.left
         op = flip[op]
       }
-      if (vExpr.kind !== 'Name') continue
-      const v = varOf(vExpr)
-      if (v === null || assigned.has(v)) continue
+      if (!o || assigned.has(o.v)) continue
+      const v = o.v
       const cur = s.narrow.get(v) ?? vars[v]
       const rb = boundsOf(s.types.get(bExpr) ?? f64)
       if (cur?.kind !== 'int' || !rb) continue
       let { lo, hi } = cur
-      if (op === '<' || op === '<=') hi = Math.min(hi, intBound(rb, op === '<', 1))
-      if (op === '>' || op === '>=') lo = Math.max(lo, intBound(rb, op === '>', -1))
+      // v + k < B: v < B - k.lo; v + k > B: v > B - k.hi.
+      if (op === '<' || op === '<=') hi = Math.min(hi, intBound(rb, op === '<', 1) - o.add.lo)
+      if (op === '>' || op === '>=') lo = Math.max(lo, intBound(rb, op === '>', -1) - o.add.hi)
       if (lo > hi) continue
       if (!saved.has(v)) saved.set(v, s.narrow.get(v))
       s.narrow.set(v, { kind: 'int', lo, hi })
