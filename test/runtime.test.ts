@@ -301,6 +301,34 @@ describe('speculative in-bounds loads', () => {
     free(zsrc)
     free(zout)
   })
+
+  test('megabytes of zero-copy writes are restored when the trap comes at the end', async () => {
+    const n = 150_000 // 1.2 MB of f64 written before the one bad index, the last
+    const src = Int32Array.from({ length: 64 }, (_, i) => i * 3)
+    const goodIdx = Int32Array.from({ length: n }, (_, i) => i % 64)
+    const k = kernel(gather, { signatures: ['(i32[], i32[], f64[]) => f64'] })
+    const zidx = alloc(Int32Array, n)
+    const zsrc = alloc(Int32Array, 64)
+    const zout = alloc(Float64Array, n)
+    zsrc.set(src)
+    zidx.set(goodIdx)
+    k(zidx, zsrc, zout)
+    await k.ready()
+    expect(k.specializations('(i32[], i32[], f64[])').some((v) => v.includes('trap-oob'))).toBe(true)
+    const plainOut = new Float64Array(n).fill(1.5)
+    zout.fill(1.5)
+    expect(k(zidx, zsrc, zout)).toBe(gather(goodIdx, src, plainOut)) // speculative, in bounds
+    expect(zout).toEqual(plainOut)
+    zidx[n - 1] = 64
+    const badIdx = zidx.slice()
+    zout.fill(2.5)
+    plainOut.fill(2.5)
+    expect(k(zidx, zsrc, zout)).toBe(gather(badIdx, src, plainOut))
+    expect(zout).toEqual(plainOut)
+    free(zidx)
+    free(zsrc)
+    free(zout)
+  })
 })
 
 describe('module cache', () => {

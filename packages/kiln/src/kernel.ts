@@ -60,8 +60,16 @@ interface Variant {
   failed: boolean
 }
 
-/** Zero-copy arrays a speculative call may write are snapshotted first, up to this many bytes. */
-const SNAPSHOT_LIMIT = 65536
+/**
+ * Zero-copy arrays a speculative call may write are snapshotted first, up to this many bytes
+ * (past it, the call runs the variant's safe twin). A snapshot is one copy of what the call
+ * writes, into a buffer reused across calls; speculative variants keep integer loads in i32,
+ * which is worth more than that copy (image kernels run 1.5–2× faster than their safe twins).
+ */
+const SNAPSHOT_LIMIT = 16 * 1024 * 1024
+
+/** Where snapshots are kept (grown as needed, reused). */
+let snapshotStore = new Uint8Array(0)
 
 interface Entry {
   params: ParamType[]
@@ -499,7 +507,7 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
   }
   const mem = kernelMemory()
   let staged: number[] | null = null
-  let snapshots: { at: number; bytes: Uint8Array }[] | null = null
+  let snapshots: { at: number; from: number; length: number }[] | null = null
   let snapshotBytes = 0
   for (let i = 0; i < args.length; i++) {
     const p = e.params[i]
@@ -511,9 +519,15 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
         w[pos] = a.byteOffset
         w[pos + 1] = a.length
         if (speculative && e.written[i]) {
+          if (snapshotBytes + a.byteLength > SNAPSHOT_LIMIT) return NOT_SPECULATED
+          if (snapshotStore.length < snapshotBytes + a.byteLength) {
+            const grown = new Uint8Array(Math.max(snapshotBytes + a.byteLength, snapshotStore.length * 2))
+            grown.set(snapshotStore.subarray(0, snapshotBytes))
+            snapshotStore = grown
+          }
+          snapshotStore.set(new Uint8Array(mem.buffer, a.byteOffset, a.byteLength), snapshotBytes)
+          ;(snapshots ??= []).push({ at: a.byteOffset, from: snapshotBytes, length: a.byteLength })
           snapshotBytes += a.byteLength
-          if (snapshotBytes > SNAPSHOT_LIMIT) return NOT_SPECULATED
-          ;(snapshots ??= []).push({ at: a.byteOffset, bytes: new Uint8Array(mem.buffer, a.byteOffset, a.byteLength).slice() })
         }
       } else {
         ;(staged ??= []).push(i)
@@ -542,13 +556,13 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
 }
 
 /** Calls a speculative module; on a trap, restores the snapshots and returns BAILED. */
-function callUndoable(ready: ReadyKernel, w: number[], snapshots: { at: number; bytes: Uint8Array }[] | null): unknown {
+function callUndoable(ready: ReadyKernel, w: number[], snapshots: { at: number; from: number; length: number }[] | null): unknown {
   try {
     return ready.fn.apply(undefined, w)
   } catch (err) {
     if (!(err instanceof WebAssembly.RuntimeError)) throw err
     const buffer = kernelMemory().buffer
-    if (snapshots) for (const s of snapshots) new Uint8Array(buffer, s.at, s.bytes.length).set(s.bytes)
+    if (snapshots) for (const s of snapshots) new Uint8Array(buffer, s.at, s.length).set(snapshotStore.subarray(s.from, s.from + s.length))
     return BAILED
   }
 }
