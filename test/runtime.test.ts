@@ -331,6 +331,47 @@ describe('speculative in-bounds loads', () => {
   })
 })
 
+describe('repeated calls take the last route only while it is the right one', () => {
+  function scaleInto(out: Float32Array, a: Float32Array, k: number) {
+    for (let i = 0; i < a.length; i++) out[i] = a[i] * k + (k > 1000 ? 1 : 0)
+    return out.length + k
+  }
+  const plainOf = (a: Float32Array, k: number) => {
+    const out = new Float32Array(a.length)
+    return { r: scaleInto(out, a, k), out }
+  }
+
+  test('other classes, copied arrays, other array types and freed arrays after a zero-copy route', async () => {
+    const k = kernel(scaleInto)
+    const out = alloc(Float32Array, 8)
+    const a = alloc(Float32Array, 8)
+    a.set([1, -2, 3.5, NaN, -0, 1e30, 7, 8])
+    k(out, a, 3)
+    await k.ready()
+    for (const scale of [3, 3, 2.5, 1e6, -7, 3, NaN, 3]) {
+      const want = plainOf(a, scale)
+      expect(k(out, a, scale)).toBe(want.r)
+      expect(out).toEqual(want.out)
+      await k.ready()
+    }
+    expect(k.tier(k.signatures()[0])).toBe('compiled')
+    // A copied array of the same type, then the zero-copy one again.
+    const copied = new Float32Array(8)
+    expect(k(copied, a, 3)).toBe(plainOf(a, 3).r)
+    expect(copied).toEqual(plainOf(a, 3).out)
+    expect(k(out, a, 3)).toBe(plainOf(a, 3).r)
+    // Another signature, then the first again.
+    const wide = new Float64Array(4)
+    expect(k(wide as never, new Float64Array([1, 2, 3, 4]) as never, 2)).toBe(6)
+    expect([...wide]).toEqual([2, 4, 6, 8])
+    expect(k(out, a, 2)).toBe(plainOf(a, 2).r)
+    // A freed array is refused even on a warm route.
+    free(out)
+    expect(() => k(out, a, 3)).toThrow(/KILN_DETACHED_ARRAY/)
+    free(a)
+  })
+})
+
 describe('module cache', () => {
   test('kernels with the same source, deps and signature share one compile', async () => {
     const make = () => kernel(function twice(a: Float64Array) { for (let i = 0; i < a.length; i++) a[i] *= 2 }, { signatures: ['(f64[]) => void'] })

@@ -362,7 +362,41 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     }
   }
 
+  /**
+   * The last call's route, when it took nothing but a module call: zero-copy arrays, no
+   * coercion, no snapshot, no "undefined" property. A call with arguments of the same kinds
+   * and variant class takes it without the general dispatch (tiny kernels, such as a 4×4
+   * matrix product, are mostly dispatch). Identity checks on the module keep it never stale.
+   */
+  let fast: FastRoute | null = null
+
   const call = function (this: unknown, ...args: unknown[]): unknown {
+    const f = fast
+    if (f !== null) {
+      const out = callFast(f, args)
+      if (out !== NOT_RUN) return out
+    }
+    return dispatch(args)
+  } as Kernel<F>
+
+  /** Remembers the route a call just took when `callFast` can repeat it. */
+  const noteRoute = (e: Entry, cls: number, v: Variant | null, ready: ReadyKernel, args: unknown[]): void => {
+    if (e.coerce || ready.undefinedKeys !== null || ready.meta.speculative) return
+    // The general module is taken only when no variant could be: the route must not depend on the values.
+    if (v === null && e.specializable && !e.aot && !devServer) return
+    const mem = kernelMemory()
+    const kinds: FastRoute['kinds'] = []
+    for (let i = 0; i < e.params.length; i++) {
+      const p = e.params[i]
+      if (p.kind === 'array') {
+        if (!mem.isAllocated(args[i] as TypedArray)) return
+        kinds.push((args[i] as object).constructor)
+      } else kinds.push(p.type === 'bool' ? 'bool' : 'number')
+    }
+    fast = { e, cls, v, ready, kinds }
+  }
+
+  const dispatch = (args: unknown[]): unknown => {
     const e = findEntry(args)
     if (e.coerce) coerceArgs(e.params, args)
     let cls = e.specializable && !e.aot && !devServer ? variantClass(e.params, args) : -1
@@ -370,7 +404,10 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       const v = e.variants.get(cls) ?? startVariant(e, cls, false)
       if (v.ready) {
         const out = runVariant(e, cls, v, args)
-        if (out !== NOT_RUN) return out
+        if (out !== NOT_RUN) {
+          if (v.ready && !v.bailed) noteRoute(e, cls, v, v.ready, args)
+          return out
+        }
       }
       // A variant (or the safe twin it needs) that failed hands its class to the general module.
       if (v.failed || v.safe?.failed) cls = -1
@@ -378,12 +415,15 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     if (e.declared && !e.pending) compileInBackground(e)
     if (e.ready) {
       const out = invoke(e, e.ready, args, false)
-      if (out !== NOT_RUN) return coerceResult(e.ready.meta.result, out)
+      if (out !== NOT_RUN) {
+        noteRoute(e, -1, null, e.ready, args)
+        return coerceResult(e.ready.meta.result, out)
+      }
     } else if (!e.pending && cls < 0) {
       compileInBackground(e)
     }
     return coerceResult(e.declaredResult, plain.apply(undefined, args))
-  } as Kernel<F>
+  }
 
   // Declared signatures compile eagerly, in the background. With a persistent store the check
   // waits for the current task to end, and one the store holds is loaded when first needed: a
@@ -407,6 +447,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
         e.variants.clear()
       }
       last = null
+      fast = null
     })
   }
 
@@ -448,6 +489,44 @@ async function compileOnServer(url: string, id: string, signature: string): Prom
   const body = (await response.json().catch(() => ({}))) as { artifacts?: ArtifactRef[]; error?: string }
   if (!response.ok || !body.artifacts) throw KilnError.of('KILN_DEV_COMPILE', `kernel ${id} ${signature}: the dev server did not compile it (${body.error ?? `HTTP ${response.status}`})`)
   return body.artifacts
+}
+
+/** A call route `callFast` can repeat (see `fast` in `kernel`). */
+interface FastRoute {
+  e: Entry
+  cls: number
+  v: Variant | null
+  ready: ReadyKernel
+  /** Per parameter: the typed-array class of a zero-copy array, or the scalar's JS type. */
+  kinds: (Function | 'number' | 'bool')[]
+}
+
+/** Repeats a route for arguments of the same kinds, or NOT_RUN (the full dispatch decides). */
+function callFast(f: FastRoute, args: unknown[]): unknown {
+  const { e, kinds } = f
+  if (args.length !== kinds.length) return NOT_RUN
+  // Still the module the full dispatch would take (a hot swap or a new variant replaces it).
+  if (f.v === null ? e.ready !== f.ready : f.v.ready !== f.ready || f.v.bailed || e.variants.get(f.cls) !== f.v) return NOT_RUN
+  const mem = kernelMemory()
+  const w = e.wasmArgs
+  const pos = e.argPos
+  for (let i = 0; i < kinds.length; i++) {
+    const k = kinds[i]
+    const a = args[i]
+    if (k === 'number') {
+      if (typeof a !== 'number') return NOT_RUN
+      w[pos[i]] = a
+    } else if (k === 'bool') {
+      if (typeof a !== 'boolean') return NOT_RUN
+      w[pos[i]] = a as unknown as number
+    } else {
+      if (a === null || typeof a !== 'object' || (a as object).constructor !== k || !mem.isAllocated(a as TypedArray)) return NOT_RUN
+      w[pos[i]] = (a as TypedArray).byteOffset
+      w[pos[i] + 1] = (a as TypedArray).length
+    }
+  }
+  if (f.v !== null && variantClass(e.params, args) !== f.cls) return NOT_RUN
+  return coerceResult(f.ready.meta.result, f.ready.fn.apply(undefined, w))
 }
 
 const NOT_RUN = Symbol('not run')

@@ -180,6 +180,11 @@ export class KernelMemory {
     this.release(p)
   }
 
+  /** Whether `view` is an array alloc() made and free() has not released (a zero-copy argument as it is). */
+  isAllocated(view: TypedArray): boolean {
+    return this.viewSet.has(view)
+  }
+
   /**
    * Checks that a view over kernel memory is inside a live allocation (not freed): passing a
    * freed array would read memory that now belongs to someone else.
