@@ -7,7 +7,7 @@ import { loadArtifacts, type AotModule, type ArtifactRef, type PluginData } from
 import { KilnError } from './errors.js'
 import { plainFunction, registerHot } from './hot.js'
 import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, variantLabel, type KernelSource, type ModuleRequest, type ReadyKernel, type UndefinedKey } from './loader.js'
-import { kernelMemory, type TypedArray } from './memory.js'
+import { kernelMemory, type TypedArray, type TypedArrayConstructor } from './memory.js'
 
 /** What serves a signature: a precompiled artifact, a persistent store, a compile in this process, or plain JS. */
 export type Tier = 'aot' | 'store' | 'compiled' | 'js'
@@ -625,7 +625,8 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
       for (const i of staged) {
         if (!e.written[i]) continue
         const a = args[i] as TypedArray
-        if (a.byteLength > 0) new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(buffer, w[e.argPos[i]], a.byteLength))
+        // (Staged at the source's alignment, so a view of the array's own type fits.)
+        if (a.byteLength > 0) a.set(new (a.constructor as TypedArrayConstructor)(buffer, w[e.argPos[i]], a.length) as never)
       }
     }
     return out
@@ -646,41 +647,58 @@ function callUndoable(ready: ReadyKernel, w: number[], snapshots: { at: number; 
   }
 }
 
-/** Copies arrays into kernel memory, one block per source buffer; fills their wasm arguments. */
+/**
+ * Copies arrays into kernel memory, one region per source buffer (arrays that share a buffer
+ * share a region, so aliasing stays as it is); fills their wasm arguments. Small stagings use
+ * the call arena (nothing to release); the blocks to release are returned, or null when kernel
+ * memory has no room (the call runs as JS).
+ */
 function stageArrays(e: Entry, args: unknown[], staged: number[]): number[] | null {
   const mem = kernelMemory()
-  const groups = new Map<ArrayBufferLike, { lo: number; hi: number; members: number[] }>()
+  // Regions by buffer: [buffer, lo, hi] per distinct buffer, in first-seen order (few arrays: a scan beats a Map).
+  const buffers: ArrayBufferLike[] = []
+  const los: number[] = []
+  const his: number[] = []
+  const regionOf: number[] = []
   for (const i of staged) {
     const a = args[i] as TypedArray
-    const g = groups.get(a.buffer)
+    let r = buffers.indexOf(a.buffer)
     const end = a.byteOffset + a.byteLength
-    if (g) {
-      g.lo = Math.min(g.lo, a.byteOffset)
-      g.hi = Math.max(g.hi, end)
-      g.members.push(i)
+    if (r < 0) {
+      r = buffers.push(a.buffer) - 1
+      los.push(a.byteOffset)
+      his.push(end)
     } else {
-      groups.set(a.buffer, { lo: a.byteOffset, hi: end, members: [i] })
+      los[r] = Math.min(los[r], a.byteOffset)
+      his[r] = Math.max(his[r], end)
     }
+    regionOf.push(r)
+  }
+  // Each region keeps its source's alignment modulo 8, so every element stays naturally aligned.
+  let total = 0
+  const offsets: number[] = []
+  for (let r = 0; r < buffers.length; r++) {
+    offsets.push(total + (los[r] % 8))
+    total += Math.ceil((his[r] - los[r] + 8) / 8) * 8
   }
   const blocks: number[] = []
-  for (const [buffer, g] of groups) {
-    const size = g.hi - g.lo
-    const block = mem.stage(size + 8)
-    if (block === null) {
-      for (const b of blocks) mem.release(b)
-      return null
-    }
-    blocks.push(block)
-    // Keep the source's alignment modulo 8 so every element stays naturally aligned.
-    const base = block + (g.lo % 8)
-    // (A detached buffer reads as empty, as in JS: its arrays have length 0 and nothing to copy.)
-    if (size > 0) new Uint8Array(mem.buffer, base, size).set(new Uint8Array(buffer, g.lo, size))
-    for (const i of g.members) {
-      const a = args[i] as TypedArray
-      const pos = e.argPos[i]
-      e.wasmArgs[pos] = base + (a.byteOffset - g.lo)
-      e.wasmArgs[pos + 1] = a.length
-    }
+  let base = mem.callArena(total)
+  if (base === null) {
+    base = mem.stage(total)
+    if (base === null) return null
+    blocks.push(base)
   }
+  for (let r = 0; r < buffers.length; r++) {
+    const size = his[r] - los[r]
+    // (A detached buffer reads as empty, as in JS: its arrays have length 0 and nothing to copy.)
+    if (size > 0) new Uint8Array(mem.buffer, base + offsets[r], size).set(new Uint8Array(buffers[r], los[r], size))
+  }
+  staged.forEach((i, n) => {
+    const a = args[i] as TypedArray
+    const r = regionOf[n]
+    const pos = e.argPos[i]
+    e.wasmArgs[pos] = base! + offsets[r] + (a.byteOffset - los[r])
+    e.wasmArgs[pos + 1] = a.length
+  })
   return blocks
 }

@@ -130,6 +130,25 @@ export class KernelMemory {
     return p
   }
 
+  /**
+   * Room for one call's copied arrays when they are small: one block every such call reuses
+   * (calls are synchronous and never overlap), so a call over 4×4 matrices costs no allocator
+   * work. It grows up to `ARENA_MAX`; larger stagings take `stage` and are released after.
+   */
+  callArena(size: number): number | null {
+    if (size > ARENA_MAX) return null
+    if (this.arena !== null && this.arena.size >= size) return this.arena.start
+    if (this.arena !== null) this.release(this.arena.start)
+    this.arena = null
+    const want = Math.min(ARENA_MAX, Math.max(size, 4096))
+    const start = this.reserve(want)
+    if (start === null) return null
+    this.arena = { start, size: want }
+    return start
+  }
+
+  private arena: Block | null = null
+
   /** Permanent room (a module's constant region). */
   permanent(size: number): number {
     const p = this.reserve(size)
@@ -214,6 +233,9 @@ export class KernelMemory {
 let shared: KernelMemory | null = null
 
 /** The process-wide (or page-wide) kernel memory, created on first use. */
+/** The largest staging `callArena` keeps between calls. */
+const ARENA_MAX = 64 * 1024
+
 export function kernelMemory(): KernelMemory {
   return (shared ??= new KernelMemory())
 }
