@@ -77,7 +77,7 @@ describe('vite build (SSR), run in Node', () => {
   test('every kernel is precompiled and equals plain JS; edits in other files are never stale', async () => {
     const a = app()
     const report = await buildSsr(a.dir)
-    expect(report).toMatch(/5 kernel signature\(s\): 5 compiled, 0 from the cache/)
+    expect(report).toMatch(/5 kernel signature\(s\) \+ 2 range variant\(s\): 7 compiled, 0 from the cache/)
     const base = runNode(join(a.dir, 'dist-ssr/main.js'))
     expectAllCompiledAndCorrect(base)
     const manifest = JSON.parse(readFileSync(join(a.dir, 'dist-ssr/kiln-manifest.json'), 'utf8'))
@@ -124,7 +124,7 @@ describe('vite build (SSR), run in Node', () => {
     expect(before.size).toBe(1)
     a.edit('src/math.js', 'return a * 2', 'return a * 2 + 1')
     const report = await buildSsr(a.dir)
-    expect(report).toMatch(/5 kernel signature\(s\): 0 compiled, 5 from the cache/)
+    expect(report).toMatch(/5 kernel signature\(s\) \+ 2 range variant\(s\): 0 compiled, 7 from the cache/)
     expect(artifactFiles(join(a.dir, 'dist-ssr'))).toEqual(before)
   })
 })
@@ -152,7 +152,9 @@ describe('rollup build', () => {
     expectAllCompiledAndCorrect(results)
     // `artifacts: 'kernel'`: each artifact is its own content-hashed .wasm, named after its kernel.
     const entries = manifestEntries(join(a.dir, 'dist-rollup'))
-    expect(entries.length).toBe(5)
+    // Five signatures, and the range variants of the two kernels that take a number (brighten's amount).
+    expect(entries.filter(([name]) => !name.includes(' [len')).length).toBe(5)
+    expect(entries.filter(([name]) => name.includes(' [len')).map(([name]) => name.split(' ')[0].replace(/^.*?(src\/)/, '$1')).sort()).toEqual(['src/filters.js#brighten', 'src/other/filters.js#brighten'])
     for (const [name, e] of entries) {
       expect(e.file, name).toMatch(new RegExp(`^assets/${name.split('#')[1].split(' ')[0]}-[\\w-]+\\.wasm$`))
       expect(e.offset, name).toBe(0)

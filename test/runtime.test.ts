@@ -372,6 +372,37 @@ describe('repeated calls take the last route only while it is the right one', ()
   })
 })
 
+describe('precompiled range variants', () => {
+  test('a call that meets a variant\'s guards runs it; others, and every call after a trap, run the general artifact', async () => {
+    const { compileKernel } = await import('@kiln/compiler')
+    const signature = '(i32[], f64) => f64'
+    // The variant is compiled from other code on purpose, so the test sees which module ran.
+    const general = compileKernel({ source: '(a, k) => a[k] + 1', signature })
+    const assume = { maxLength: 4, intRanges: [null, [0, 10]] as ([number, number] | null)[], trapOutOfBounds: true }
+    const variant = compileKernel({ source: '(a, k) => a[k] + 1000', signature, assume })
+    if (!general.ok || !variant.ok) throw new Error('fixture modules do not compile')
+    expect(variant.meta.speculative).toBe(true)
+    const artifacts = [
+      { signature, key: 'general', meta: general.meta, module: new WebAssembly.Module(general.wasm as Uint8Array<ArrayBuffer>) },
+      { signature, key: 'variant', meta: variant.meta, module: new WebAssembly.Module(variant.wasm as Uint8Array<ArrayBuffer>), assume },
+    ]
+    const fn = (a: Int32Array, k: number) => a[k] + 1
+    const k = kernel(fn, { __kiln: { id: 'routing', source: fn.toString(), helpers: {}, constants: {}, artifacts } })
+    expect(k.tier(signature)).toBe('aot')
+    expect(k.specializations(signature)).toEqual([variant.meta.variant])
+    const a = Int32Array.of(5, 6, 7, 8)
+    expect(k(a, 1)).toBe(1006) // guards met: the variant
+    expect(k(a, 1.5)).toBeNaN() // k not an integer: general (a[1.5] is undefined)
+    expect(k(a, -0)).toBe(6) // -0 is not in an integer range: general
+    expect(k(Int32Array.of(1, 2, 3, 4, 5), 1)).toBe(3) // longer than maxLength: general
+    expect(k(a, 3)).toBe(1008)
+    // In the guards but out of bounds: the speculative variant traps, the general artifact answers as JS does.
+    expect(k(a, 9)).toBeNaN()
+    expect(k.specializations(signature)).toEqual([])
+    expect(k(a, 1)).toBe(7) // the variant bailed out for good
+  })
+})
+
 describe('module cache', () => {
   test('kernels with the same source, deps and signature share one compile', async () => {
     const make = () => kernel(function twice(a: Float64Array) { for (let i = 0; i < a.length; i++) a[i] *= 2 }, { signatures: ['(f64[]) => void'] })

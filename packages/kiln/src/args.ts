@@ -131,3 +131,23 @@ export function variantAssumptions(params: readonly ParamType[], cls: number): {
   }
   return { maxLength: VARIANT_MAX_LENGTH, intRanges: params.map((_, i) => (digits[i] ? [INT_RANGES[digits[i]][0], INT_RANGES[digits[i]][1]] : null)) }
 }
+
+/**
+ * The range variants a build precompiles beside each signature's general artifact, most
+ * specific first (the runtime uses the first whose guards a call meets; a page has no compiler
+ * to build them): when the kernel takes numeric scalars, every one an integer in [0, 1024], then
+ * in [0, 65536]; when only some are declared integers (`(u8c[], i32, f64)`: a width and a
+ * scale), those in [0, 65536]; and arrays up to VARIANT_MAX_LENGTH with scalars as they come.
+ * All speculate that integer loads are in bounds: after a trap, the general artifact serves the
+ * call. (The build drops a variant whose code is the same as one before it.)
+ */
+export function precompiledVariants(params: readonly ParamType[]): { maxLength: number; intRanges: ([number, number] | null)[]; trapOutOfBounds: boolean }[] {
+  const numeric = params.map((p) => p.kind === 'scalar' && p.type !== 'bool')
+  const integer = params.map((p) => p.kind === 'scalar' && (p.type === 'i32' || p.type === 'u32'))
+  const ranged = (which: boolean[], r: [number, number]) => ({ maxLength: VARIANT_MAX_LENGTH, intRanges: which.map((n) => (n ? r : null)), trapOutOfBounds: true })
+  const out = []
+  if (numeric.some(Boolean)) out.push(ranged(numeric, [0, 1024]), ranged(numeric, [0, 65536]))
+  if (integer.some(Boolean) && integer.some((x, i) => x !== numeric[i])) out.push(ranged(integer, [0, 65536]))
+  out.push(ranged(params.map(() => false), [0, 0]))
+  return out
+}

@@ -2,7 +2,7 @@
 // and compiled before the module that defines the kernel finishes loading, so a kernel's first
 // call already runs wasm and the page never loads the compiler.
 
-import type { KernelMeta } from '@kiln/compiler'
+import type { Assumptions, KernelMeta } from '@kiln/compiler'
 import { checksum64 } from './store/checksum.js'
 
 export interface ArtifactRef {
@@ -16,6 +16,8 @@ export interface ArtifactRef {
   length: number
   /** `checksum64` of those bytes: checked before they are compiled, so a corrupt artifact never runs. */
   hash?: string
+  /** A range variant of the signature: the guards a call must meet for the runtime to use it. */
+  assume?: Assumptions
 }
 
 export interface AotModule {
@@ -24,6 +26,8 @@ export interface AotModule {
   meta: KernelMeta
   /** Null when the artifact could not be used: the signature then runs as plain JS. */
   module: WebAssembly.Module | null
+  /** A range variant (see ArtifactRef): used for calls that meet its guards, the general module serves the rest. */
+  assume?: Assumptions
 }
 
 export interface LoadOptions {
@@ -84,11 +88,11 @@ export async function loadArtifacts(refs: ArtifactRef[], options: LoadOptions = 
       if (r.offset + r.length > asset.byteLength) throw new Error(`the asset is truncated (${asset.byteLength} bytes, needs ${r.offset + r.length})`)
       const bytes = new Uint8Array(asset, r.offset, r.length)
       if (r.hash !== undefined && checksum64(bytes) !== r.hash) throw new Error('its bytes are not the ones built (checksum mismatch)')
-      return { signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(bytes) }
+      return { signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(bytes), ...(r.assume ? { assume: r.assume } : {}) }
     } catch (error) {
       const cause = error instanceof Error ? error.message : String(error)
       console.error(`[kiln] KILN_ARTIFACT: kernel ${options.id ?? '(unnamed)'} ${r.signature}: cannot use the artifact ${r.url}: ${cause}; it runs as plain JS (rebuild and redeploy the app)`)
-      return { signature: r.signature, key: r.key, meta: r.meta, module: null }
+      return { signature: r.signature, key: r.key, meta: r.meta, module: null, ...(r.assume ? { assume: r.assume } : {}) }
     }
   }))
 }

@@ -1,6 +1,7 @@
 // kernel(fn, options): a synchronous callable that runs compiled wasm for the call's signature
 // when it is ready, and the function itself as plain JS (same results) until then.
 
+import type { Assumptions } from '@kiln/compiler'
 import { formatParams, parseSignature, SignatureError, type ParamType, type ResultType } from '@kiln/compiler/signature'
 import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
 import { loadArtifacts, type AotModule, type ArtifactRef, type PluginData } from './artifacts.js'
@@ -95,6 +96,32 @@ interface Entry {
   declared: boolean
   /** Served by a precompiled artifact: never compiled or specialized at run time. */
   aot: boolean
+  /** Precompiled range variants (tier `aot`), tried in order before the general artifact. */
+  aotVariants: AotVariant[]
+}
+
+/** A range variant the build precompiled: used for calls that meet its guards. */
+interface AotVariant {
+  assume: Assumptions
+  ready: ReadyKernel
+  /** A speculative call trapped: the general artifact serves its calls from then on. */
+  bailed: boolean
+}
+
+/** Whether a call's arguments meet a variant's guards (array lengths, integer scalar ranges). */
+function meetsGuards(params: readonly ParamType[], assume: Assumptions, args: readonly unknown[]): boolean {
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i]
+    if (p.kind === 'array') {
+      if (assume.maxLength !== undefined && (args[i] as TypedArray).length > assume.maxLength) return false
+      continue
+    }
+    const r = assume.intRanges?.[i]
+    if (!r) continue
+    const v = args[i] as number
+    if ((v | 0) !== v || v < r[0] || v > r[1] || (v === 0 && 1 / v < 0)) return false
+  }
+  return true
 }
 
 /**
@@ -183,7 +210,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       params, paramKey, signature: result === null ? paramKey : `${paramKey} => ${result}`, declaredResult: result,
       coerce: needsCoercion(params), tier: 'js', ready: null, pending: null, error: null,
       wasmArgs: new Array(n).fill(0), argPos, written: params.map(() => false), hasArrays: params.some((p) => p.kind === 'array'),
-      specializable: params.some((p) => p.kind === 'array' || p.type !== 'bool'), variants: new Map(), declared: false, aot: false,
+      specializable: params.some((p) => p.kind === 'array' || p.type !== 'bool'), variants: new Map(), declared: false, aot: false, aotVariants: [],
     }
     entries.push(e)
     byKey.set(paramKey, e)
@@ -203,6 +230,17 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   const install = (a: AotModule): Entry => {
     const sig = parse(a.signature)
     const e = makeEntry(sig.params, sig.result)
+    if (a.assume) {
+      // A range variant: beside the general artifact, for the calls that meet its guards.
+      if (!a.module) return e
+      try {
+        e.aotVariants.push({ assume: a.assume, ready: instantiateKernelSync({ key: a.key, module: a.module, meta: a.meta, origin: 'aot' }), bailed: false })
+      } catch (err) {
+        console.error(`[kiln] KILN_ARTIFACT: kernel ${id} ${a.signature} (${variantLabel(a.assume)}): its artifact does not instantiate (${err instanceof Error ? err.message : String(err)}); the general artifact serves these calls`)
+      }
+      return e
+    }
+    e.aotVariants = []
     e.declared = true
     e.aot = true
     e.pending = Promise.resolve()
@@ -379,11 +417,23 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     return dispatch(args)
   } as Kernel<F>
 
+  /** Runs the first precompiled variant whose guards the call meets, or NOT_RUN (the general artifact runs it). */
+  const runAotVariant = (e: Entry, args: unknown[]): unknown => {
+    for (const v of e.aotVariants) {
+      if (v.bailed || !meetsGuards(e.params, v.assume, args)) continue
+      const out = invoke(e, v.ready, args, v.ready.meta.speculative)
+      if (out === BAILED) v.bailed = true
+      if (out === BAILED || out === NOT_SPECULATED || out === NOT_RUN) return NOT_RUN
+      return coerceResult(v.ready.meta.result, out)
+    }
+    return NOT_RUN
+  }
+
   /** Remembers the route a call just took when `callFast` can repeat it. */
   const noteRoute = (e: Entry, cls: number, v: Variant | null, ready: ReadyKernel, args: unknown[]): void => {
     if (e.coerce || ready.undefinedKeys !== null || ready.meta.speculative) return
     // The general module is taken only when no variant could be: the route must not depend on the values.
-    if (v === null && e.specializable && !e.aot && !devServer) return
+    if (v === null && ((e.specializable && !e.aot && !devServer) || e.aotVariants.length > 0)) return
     const mem = kernelMemory()
     const kinds: FastRoute['kinds'] = []
     for (let i = 0; i < e.params.length; i++) {
@@ -411,6 +461,10 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       }
       // A variant (or the safe twin it needs) that failed hands its class to the general module.
       if (v.failed || v.safe?.failed) cls = -1
+    }
+    if (e.aotVariants.length > 0 && e.ready) {
+      const out = runAotVariant(e, args)
+      if (out !== NOT_RUN) return out
     }
     if (e.declared && !e.pending) compileInBackground(e)
     if (e.ready) {
@@ -443,7 +497,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       // Signatures the update does not carry were compiled from the old sources: compile them again on next use.
       for (const e of entries) {
         if (fresh.has(e)) continue
-        Object.assign(e, { ready: null, pending: null, error: null, tier: 'js', aot: false })
+        Object.assign(e, { ready: null, pending: null, error: null, tier: 'js', aot: false, aotVariants: [] })
         e.variants.clear()
       }
       last = null
@@ -478,7 +532,9 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   call.specializations = (signature: string): string[] => {
     const e = byKey.get(formatParams(parse(signature).params))
     const ready = (v: Variant | null): string[] => (v?.ready ? [v.ready.meta.speculative ? v.ready.meta.variant : v.ready.meta.variant.replace(/ ?trap-oob$/, '')] : [])
-    return e ? [...new Set([...e.variants.values()].flatMap((v) => [...ready(v), ...ready(v.safe)]))] : []
+    if (!e) return []
+    const precompiled = e.aotVariants.filter((v) => !v.bailed).map((v) => v.ready.meta.variant)
+    return [...new Set([...precompiled, ...[...e.variants.values()].flatMap((v) => [...ready(v), ...ready(v.safe)])])]
   }
   return call
 }

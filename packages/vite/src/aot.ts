@@ -1,7 +1,7 @@
 // Ahead-of-time compiles through the persistent store: an unchanged kernel is never compiled
 // again; what is compiled is stored for the next build.
 
-import type { CompileResult, KernelMeta, SourceText } from '@kiln/compiler'
+import type { Assumptions, CompileResult, KernelMeta, SourceText } from '@kiln/compiler'
 import { kernelKey } from '@kiln/compiler/key'
 import { rawKeyText } from '@kiln/compiler/raw'
 import type { FileStore } from 'kiln'
@@ -15,6 +15,8 @@ export interface AotInput {
   source: SourceText
   deps: KernelDeps
   signature: string
+  /** A range variant's guards (see `precompiledVariants`); absent for the general module. */
+  assume?: Assumptions
 }
 
 export type AotResult =
@@ -24,11 +26,11 @@ export type AotResult =
 export async function compileAhead(store: FileStore, pool: CompilePool, input: AotInput): Promise<AotResult> {
   const started = performance.now()
   // The store's alias of the exact inputs names the key without parsing (a warm build).
-  const raw = rawKeyText({ source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature })
+  const raw = rawKeyText({ source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature, assume: input.assume })
   const aliased = store.aliasGet(raw)
   const found = aliased ? store.getSync(aliased) : { entry: null }
   if (aliased && found.entry) return { ok: true, key: aliased, wasm: found.entry.wasm, meta: found.entry.meta, hit: true, ms: performance.now() - started }
-  const { key, parts } = kernelKey({ source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature })
+  const { key, parts } = kernelKey({ source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature, assume: input.assume })
   const stored = aliased === key ? found : store.getSync(key)
   store.aliasPut(raw, key)
   if (stored.entry) return { ok: true, key, wasm: stored.entry.wasm, meta: stored.entry.meta, hit: true, ms: performance.now() - started }
@@ -38,16 +40,16 @@ export async function compileAhead(store: FileStore, pool: CompilePool, input: A
     const at = input.deps.helperLocations[name]
     helpers[name] = { code, file: at?.id ?? name, line: at?.line, column: at?.column }
   }
-  const { result, ms } = await pool.compile({ source: { ...input.source, code: input.deps.source }, name: input.id, deps: helpers, constants: input.deps.constants, signature: input.signature })
+  const { result, ms } = await pool.compile({ source: { ...input.source, code: input.deps.source }, name: input.id, deps: helpers, constants: input.deps.constants, signature: input.signature, assume: input.assume })
   if (!result.ok) return { ok: false, result }
   store.putSync({
     key, id: input.id, parts, meta: result.meta, wasm: result.wasm,
-    recipe: { source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature },
+    recipe: { source: input.deps.source, deps: input.deps.helpers, constants: input.deps.constants, signature: input.signature, assume: input.assume },
   })
   return { ok: true, key, wasm: result.wasm, meta: result.meta, hit: false, ms }
 }
 
 /** A successful result as the dependency index keeps it for one signature. */
-export function compiledSignature(signature: string, r: Extract<AotResult, { ok: true }>): CompiledSignature {
-  return { signature, key: r.key, wasm: r.wasm, meta: r.meta, hit: r.hit, ms: r.hit ? 0 : r.ms }
+export function compiledSignature(signature: string, r: Extract<AotResult, { ok: true }>, assume?: Assumptions): CompiledSignature {
+  return { signature, key: r.key, wasm: r.wasm, meta: r.meta, hit: r.hit, ms: r.hit ? 0 : r.ms, ...(assume ? { assume } : {}) }
 }

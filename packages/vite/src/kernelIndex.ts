@@ -3,7 +3,7 @@
 // and its text outside kernel-only functions. From it, a changed file maps to the kernels it
 // touches, and an edit that only kernels can see is told apart from one that needs Vite's HMR.
 
-import type { KernelMeta } from '@kiln/compiler'
+import type { Assumptions, KernelMeta } from '@kiln/compiler'
 import type { RollupError } from 'rollup'
 import type { KernelDeps } from './deps.js'
 import type { KernelSite } from './discover.js'
@@ -19,6 +19,8 @@ export interface CompiledSignature {
   hit: boolean
   /** Compile time (0 for a hit). */
   ms: number
+  /** A range variant precompiled beside the signature's general module: its guards. */
+  assume?: Assumptions
 }
 
 export interface KernelRecord {

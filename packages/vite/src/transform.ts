@@ -5,13 +5,15 @@
 // in Node) and a hot-update listener. Returns the code and what the dependency index records.
 
 import { relative } from 'node:path'
-import type { KernelMeta } from '@kiln/compiler'
-import type { FileStore } from 'kiln'
+import type { KernelMeta, SourceText } from '@kiln/compiler'
+import { variantText } from '@kiln/compiler/key'
+import { parseSignature } from '@kiln/compiler/signature'
+import { precompiledVariants, type FileStore } from 'kiln'
 import { checksum64 } from 'kiln/checksum'
 import MagicString from 'magic-string'
 import type { RollupError, RollupLog, SourceMap } from 'rollup'
 import { compileAhead, compiledSignature } from './aot.js'
-import { collectDependencies, DependencyError, type ModuleHost } from './deps.js'
+import { collectDependencies, DependencyError, type KernelDeps, type ModuleHost } from './deps.js'
 import { findKernels, type KernelSite } from './discover.js'
 import { artifactPlaceholder } from './emit.js'
 import { dependencyError, diagnosticError, syntaxError } from './errors.js'
@@ -120,6 +122,9 @@ export async function transformKernels(code: string, file: string, host: Transfo
       if (!r.ok) throw new PluginError(diagnosticError(r.result.diagnostics, r.result.sources), record.files)
       rows.push({ id: kernelId, signature, bytes: r.wasm.length, ms: r.ms, hit: r.hit })
       kernel.compiled.push(compiledSignature(signature, r))
+      // Builds also ship the range variants the runtime would specialize (pages have no compiler);
+      // the dev server compiles only the general module, to keep edits fast.
+      if (host.mode.kind === 'build') kernel.compiled.push(...await compileVariants(host, kernelId, { code: deps.source, file, ...at }, deps, signature, r.wasm, rows))
     }
     const refs = kernel.compiled.map((c) => artifactRef(c, host.mode))
     const artifacts = `__kiln_artifacts_${n}`
@@ -139,10 +144,33 @@ export async function transformKernels(code: string, file: string, host: Transfo
   return { code: out.toString(), map: host.wantMaps ? out.generateMap({ source: file, includeContent: true }) : null, record, rows }
 }
 
+/**
+ * The range variants of one signature (see `precompiledVariants`), each kept only when its code
+ * differs from the general module's and from the variants kept before it.
+ */
+async function compileVariants(host: TransformHost, id: string, source: SourceText, deps: KernelDeps, signature: string, general: Uint8Array, rows: ReportRow[]): Promise<CompiledSignature[]> {
+  const kept: CompiledSignature[] = []
+  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+  for (const assume of precompiledVariants(parseSignature(signature).params)) {
+    const r = await compileAhead(host.store, host.pool(), { id, source, deps, signature, assume })
+    // A variant the compiler rejects would only mean the general module serves its calls.
+    if (!r.ok || same(r.wasm, general) || kept.some((k) => same(k.wasm, r.wasm))) continue
+    rows.push({ id, signature: `${signature} [${variantText(assume)}]`, bytes: r.wasm.length, ms: r.ms, hit: r.hit, variant: true })
+    kept.push(compiledSignature(signature, r, assume))
+  }
+  return kept
+}
+
+/** How the manifest and the build report name a compiled signature (a variant with its guards). */
+export function artifactLabel(c: CompiledSignature): string {
+  return c.assume ? `${c.signature} [${variantText(c.assume)}]` : c.signature
+}
+
 /** The literal the runtime's `loadArtifacts` gets for one compiled signature. */
 export function artifactRef(c: CompiledSignature, mode: ArtifactMode): string {
   const url = mode.kind === 'build' ? artifactPlaceholder(c.key) : JSON.stringify(artifactUrl(c, mode))
-  return `{ signature: ${JSON.stringify(c.signature)}, key: ${JSON.stringify(c.key)}, meta: ${JSON.stringify(runtimeMeta(c.meta))}, hash: ${JSON.stringify(checksum64(c.wasm))}, url: ${url}${mode.kind === 'build' ? '' : `, offset: 0, length: ${c.wasm.length}`} }`
+  const assume = c.assume ? `, assume: ${JSON.stringify(c.assume)}` : ''
+  return `{ signature: ${JSON.stringify(c.signature)}, key: ${JSON.stringify(c.key)}, meta: ${JSON.stringify(runtimeMeta(c.meta))}, hash: ${JSON.stringify(checksum64(c.wasm))}${assume}, url: ${url}${mode.kind === 'build' ? '' : `, offset: 0, length: ${c.wasm.length}`} }`
 }
 
 /** The same, as data (the dev server's hot-update event carries it). */
