@@ -28,7 +28,7 @@ draw('fractal', outputs.mandelbrot[0])
 const body = document.querySelector('#results tbody')
 for (const r of results) {
   const tr = document.createElement('tr')
-  const cells = [r.name, r.tier, r.same ? 'yes' : r.tier === 'js' ? 'not compiled' : 'NO', r.jsMs.toFixed(2), r.wasmMs.toFixed(2), `${(r.jsMs / r.wasmMs).toFixed(2)}×`]
+  const cells = [r.name, r.tier, r.same ? 'yes' : r.tier === 'js' ? 'not compiled' : 'NO', r.jsMs.toFixed(2), r.wasmMs.toFixed(2), `${(r.jsMs / r.wasmMs).toFixed(2)}×`, r.zeroMs.toFixed(2), `${(r.jsMs / r.zeroMs).toFixed(2)}×`]
   cells.forEach((text, i) => {
     const td = document.createElement('td')
     td.textContent = text
