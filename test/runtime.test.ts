@@ -242,7 +242,8 @@ describe('range-specialized variants', () => {
     run() // plain JS while the variants compile
     await k.ready()
     expect(k.specializations('(f64[], f64[], f64, f64)').length).toBeGreaterThan(3)
-    expect(k.specializations('(f64[], f64[], f64, f64)')).toContain('len≤16777216 p2∈[0,1024] p3∈[0,1024]')
+    expect(k.specializations('(f64[], f64[], f64, f64)')).toContain('len≤16777216 p2∈[1,1024] p3∈[1,1024]')
+    expect(k.specializations('(f64[], f64[], f64, f64)')).toContain('len≤16777216 p2∈[0,0] p3∈[1,1024]')
     run() // every guard class now runs its variant, the rest the general module
     expect(k.tier('(f64[], f64[], f64, f64)')).toBe('compiled')
   })

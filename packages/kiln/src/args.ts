@@ -89,9 +89,13 @@ export { formatParams }
 
 /** Arrays longer than this run the general module (2^24 elements). */
 export const VARIANT_MAX_LENGTH = 16777216
-/** Integer range buckets of numeric scalars, by variant class digit: [lo, hi] (digit 0: none). */
+/**
+ * Integer range buckets of numeric scalars, by variant class digit: [lo, hi] (digit 0: none).
+ * Positive ranges start at 1 and zero is a class of its own, so a width, a count or a stride
+ * is never 0 in its variant: `n / width` and `i < len / (4 * width)` then have finite bounds.
+ */
 const INT_RANGES: readonly (readonly [number, number])[] = [
-  [0, 0], [0, 1024], [0, 65536], [0, 16777216], [-1024, 1024], [-65536, 65536], [-16777216, 16777216],
+  [0, 0], [1, 1024], [1, 65536], [1, 16777216], [-1024, 1024], [-65536, 65536], [-16777216, 16777216], [0, 0],
 ]
 
 /**
@@ -111,7 +115,8 @@ export function variantClass(params: readonly ParamType[], args: readonly unknow
     const v = args[i] as number
     let digit = 0
     if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
-      if (v >= 0) digit = v <= 1024 ? 1 : v <= 65536 ? 2 : v <= 16777216 ? 3 : 0
+      if (v === 0) digit = 7
+      else if (v > 0) digit = v <= 1024 ? 1 : v <= 65536 ? 2 : v <= 16777216 ? 3 : 0
       else digit = v >= -1024 ? 4 : v >= -65536 ? 5 : v >= -16777216 ? 6 : 0
     }
     cls = cls * 8 + digit
@@ -135,9 +140,9 @@ export function variantAssumptions(params: readonly ParamType[], cls: number): {
 /**
  * The range variants a build precompiles beside each signature's general artifact, most
  * specific first (the runtime uses the first whose guards a call meets; a page has no compiler
- * to build them): when the kernel takes numeric scalars, every one an integer in [0, 1024], then
- * in [0, 65536]; when only some are declared integers (`(u8c[], i32, f64)`: a width and a
- * scale), those in [0, 65536]; and arrays up to VARIANT_MAX_LENGTH with scalars as they come.
+ * to build them): when the kernel takes numeric scalars, every one an integer in [1, 1024], then
+ * in [1, 65536]; when only some are declared integers (`(u8c[], i32, f64)`: a width and a
+ * scale), those in [1, 65536]; and arrays up to VARIANT_MAX_LENGTH with scalars as they come.
  * All speculate that integer loads are in bounds: after a trap, the general artifact serves the
  * call. (The build drops a variant whose code is the same as one before it.)
  */
@@ -146,8 +151,8 @@ export function precompiledVariants(params: readonly ParamType[]): { maxLength: 
   const integer = params.map((p) => p.kind === 'scalar' && (p.type === 'i32' || p.type === 'u32'))
   const ranged = (which: boolean[], r: [number, number]) => ({ maxLength: VARIANT_MAX_LENGTH, intRanges: which.map((n) => (n ? r : null)), trapOutOfBounds: true })
   const out = []
-  if (numeric.some(Boolean)) out.push(ranged(numeric, [0, 1024]), ranged(numeric, [0, 65536]))
-  if (integer.some(Boolean) && integer.some((x, i) => x !== numeric[i])) out.push(ranged(integer, [0, 65536]))
+  if (numeric.some(Boolean)) out.push(ranged(numeric, [1, 1024]), ranged(numeric, [1, 65536]))
+  if (integer.some(Boolean) && integer.some((x, i) => x !== numeric[i])) out.push(ranged(integer, [1, 65536]))
   out.push(ranged(params.map(() => false), [0, 0]))
   return out
 }
