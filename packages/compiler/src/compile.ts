@@ -88,7 +88,10 @@ export interface KernelMeta {
   undefinedResult?: boolean
   /** The guarded ranges this variant assumes ('' for the general module). */
   variant: string
-  /** Whether some load traps when out of bounds (the module was compiled with `trapOutOfBounds` and it mattered). */
+  /**
+   * Whether the module may trap on speculation (compiled with `trapOutOfBounds`, and it
+   * mattered): a load out of bounds, or integer arithmetic whose JS result is not an int32.
+   */
   speculative: boolean
   compiler: CompilerIdentity
 }
@@ -227,7 +230,7 @@ function compileChecked(input: CompileInput): CompileResult {
     constBytes: out.constBytes,
     ...(out.undefinedKeys.length > 0 ? { undefinedKeys: out.undefinedKeys } : {}),
     variant: variantText(input.assume),
-    speculative: instances.some((i) => i.speculated.size > 0),
+    speculative: instances.some((i) => i.speculated.size > 0 || i.checked.size > 0),
     compiler: compilerIdentity(optimizeLevel),
   }
   return { ok: true, wasm: out.wasm, meta, diagnostics: [], sources }

@@ -25,6 +25,11 @@ export interface Instance {
   inBounds: Set<IndexExpr>
   /** Loads typed as in bounds on speculation: they trap when out of bounds (see `trapOutOfBounds`). */
   speculated: Set<IndexExpr>
+  /**
+   * Integer +, -, * (and `v++`, `v += k` on int locals) typed as int32 on speculation: they trap
+   * when the JS result is not an int32 (overflow, or -0 from a product), as V8 deoptimizes.
+   */
+  checked: Set<Expr>
   calls: Map<Expr, Instance>
   result: Type
   /**
@@ -96,6 +101,7 @@ interface PassState {
   types: Map<Expr, Type>
   inBounds: Set<IndexExpr>
   speculated: Set<IndexExpr>
+  checked: Set<Expr>
   calls: Map<Expr, Instance>
   returns: { type: Type; span: Span }[]
   changed: boolean
@@ -124,7 +130,7 @@ function inferInstance(
   let s: PassState = newPass()
 
   function newPass(): PassState {
-    return { types: new Map(), inBounds: new Set(), speculated: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
+    return { types: new Map(), inBounds: new Set(), speculated: new Set(), checked: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
   }
   const fail = (code: DiagnosticCode, message: string, span: Span, notes: string[] = []): void => report(diagnostic(code, message, span, notes))
 
@@ -598,7 +604,8 @@ function inferInstance(
             const lt = numeric(e.left)
             const rt = numeric(e.right)
             const t = arith(e.op, lt, rt)
-            return t.kind === 'f64' && (e.op === '+' || e.op === '-') ? sumWithProduct(e, lt, rt) ?? t : t
+            const sum = t.kind === 'f64' && (e.op === '+' || e.op === '-') ? sumWithProduct(e, lt, rt) : null
+            return sum ?? (t.kind === 'f64' ? speculateInt(e, e.op, lt, rt) : null) ?? t
           }
         }
       }
@@ -663,7 +670,8 @@ function inferInstance(
             : op === '*' ? scaleType(v, rhs, normal())
               : shift !== null ? scaleType(v, intRange(2 ** shift, 2 ** shift), normal())
                 : normal()
-          assign(v, t, e.span)
+          const base = cur.kind === 'bool' ? { kind: 'int' as const, lo: 0, hi: 1 } : cur
+          assign(v, t.kind === 'f64' && !wrapped.has(v) ? speculateInt(e, op, base, rhs) ?? t : t, e.span)
           return wrapped.has(v) && numberish(t) ? t : vars[v] ?? f64
         }
         return indexAssign(e.target, e.op, e.value, e.span)
@@ -673,7 +681,9 @@ function inferInstance(
           const v = varOf(e.target)
           expr(e.target)
           if (v === null) return f64
-          assign(v, stepType(v, { kind: 'int', lo: 1, hi: 1 }, e.op === '++' ? 1 : -1, e.span), e.span)
+          const one: Type = { kind: 'int', lo: 1, hi: 1 }
+          const stepped = stepType(v, one, e.op === '++' ? 1 : -1, e.span)
+          assign(v, stepped.kind === 'f64' && !wrapped.has(v) ? speculateInt(e, e.op === '++' ? '+' : '-', vars[v] ?? f64, one) ?? stepped : stepped, e.span)
           // Its value is a number (the old one as a number, or the new one), never undefined.
           const after = vars[v] ?? f64
           return after.kind === 'maybeNum' ? f64 : after
@@ -692,6 +702,18 @@ function inferInstance(
       default:
         return unreachable(e)
     }
+  }
+
+  /**
+   * In a speculative module, `a + b`, `a - b` and `a * b` of int32 operands whose result may
+   * leave int32 (or be -0) is an int32 that traps when it does: the runtime then undoes the call
+   * and reruns it without speculation. Returns the type, recording `e`, or null.
+   */
+  const speculateInt = (e: Expr, op: string, a: Type, b: Type): Type | null => {
+    if (!program.trapOutOfBounds || (op !== '+' && op !== '-' && op !== '*')) return null
+    if (!rangeOf(a) || !rangeOf(b)) return null
+    s.checked.add(e)
+    return fullInt
   }
 
   /**
@@ -854,7 +876,7 @@ function inferInstance(
   return {
     id, func, params,
     vars: vars.map((t) => t ?? f64),
-    types: s.types, inBounds: s.inBounds, speculated: s.speculated, calls: s.calls,
+    types: s.types, inBounds: s.inBounds, speculated: s.speculated, checked: s.checked, calls: s.calls,
     result: result ?? voidType,
     wrapped,
   }

@@ -408,6 +408,22 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     if (b?.kind === 'var') ctx.noteAccess(inst, b.id, kind)
   }
 
+  /**
+   * `l op r` (+, -, *) of two i32 values as the int32 JS gives, or a trap where JS gives
+   * something else: a result outside int32, or -0 (a zero product with a negative operand).
+   * Computed exactly in i64 (a product of two int32 is below 2^62).
+   */
+  function checkedInt(op: string, l: Ref, r: Ref): Ref {
+    const a = tempSet(l, binaryen.i32)
+    const b = tempSet(r, binaryen.i32)
+    const wide = (x: Ref): Ref => m.i64.extend_s(x)
+    const exact = tempSet(op === '+' ? m.i64.add(wide(a.get()), wide(b.get())) : op === '-' ? m.i64.sub(wide(a.get()), wide(b.get())) : m.i64.mul(wide(a.get()), wide(b.get())), binaryen.i64)
+    const narrow = (): Ref => m.i32.wrap(exact.get())
+    let bad = m.i64.ne(exact.get(), m.i64.extend_s(narrow()))
+    if (op === '*') bad = m.i32.or(bad, m.i32.and(m.i64.eqz(exact.get()), m.i32.lt_s(m.i32.or(a.get(), b.get()), m.i32.const(0))))
+    return m.block(null, [a.set, b.set, exact.set, m.if(bad, m.unreachable()), narrow()], binaryen.i32)
+  }
+
   /** `x ** y` (f64 base): inline for the exponents where that is exact (see power.ts), else the host's Math.pow. */
   function power(x: Ref, xt: Type, y: Ref, yt: Type): Ref {
     const k = yt.kind === 'int' || yt.kind === 'f64' ? constantExponent(y) : null
@@ -636,6 +652,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           case '|': case '&': case '^': case '<<': case '>>': case '>>>':
             return arith(e.op, toI32(e.left), fullInt, toI32(e.right), fullInt, t)
           default:
+            if (inst.checked.has(e)) return checkedInt(e.op, lower(e.left), lower(e.right))
             return arith(e.op, lower(e.left), typeOf(e.left), lower(e.right), typeOf(e.right), t)
         }
       case 'Logical': {
@@ -725,6 +742,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       if (e.op === '=') return m.local.tee(local, assignedValue(e.value, v), wasmType(vt))
       const op = e.op.slice(0, -1)
       const rt = typeOf(e.value)
+      if (inst.checked.has(e)) return m.local.tee(local, checkedInt(op, m.local.get(local, binaryen.i32), coerce(lower(e.value), rt, vt)), binaryen.i32)
       const value = arith(op, m.local.get(local, wasmType(vt)), vt, lower(e.value), rt, vt.kind === 'int' ? vt : f64)
       return m.local.tee(local, vt.kind === 'int' ? value : coerce(value, f64, vt), wasmType(vt))
     }
@@ -750,7 +768,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const local = varLocals[v][0]
       const wt = wasmType(vt)
       // (A maybeNum local holds the sum as a number: NaN made canonical, never the undefined pattern.)
-      const next = (ref: Ref): Ref => (vt.kind === 'int' ? m.i32.add(ref, m.i32.const(delta)) : coerce(m.f64.add(ref, m.f64.const(delta)), f64, vt))
+      const next = (ref: Ref): Ref => (vt.kind !== 'int' ? coerce(m.f64.add(ref, m.f64.const(delta)), f64, vt)
+        : inst.checked.has(e) ? checkedInt('+', ref, m.i32.const(delta)) : m.i32.add(ref, m.i32.const(delta)))
       if (e.prefix) return m.local.tee(local, next(m.local.get(local, wt)), wt)
       const old = tempSet(m.local.get(local, wt), wt)
       return m.block(null, [old.set, m.local.set(local, next(old.get())), old.get()], wt)
