@@ -186,3 +186,45 @@ describe('ToInt32 of integer sums, differences and products is wrapping i32 arit
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
+
+describe('integer results of rounding, and speculative int32 arithmetic, stay exact', () => {
+  const fixtures: Fixture[] = [
+    {
+      name: 'Math.floor, ceil, round and trunc of bounded numbers: -0, halves, negative steps, as indices',
+      fn: (a: Float64Array, out: Float64Array, n: number) => {
+        for (let i = 0; i < a.length; i++) {
+          const f = Math.floor(i * 0.5)
+          out[i * 4] = f + a[f]
+          out[i * 4 + 1] = Math.ceil(i / n - 1)
+          out[i * 4 + 2] = Math.round(-i / n)
+          out[i * 4 + 3] = Math.trunc(i * -0.25) + Math.floor(-i / n) / 4
+        }
+        return Math.floor(a.length / 3) + Math.ceil(0 * -1)
+      },
+      argSets: [() => [Float64Array.of(1, 2, 3, 4, 5, 6, 7), new Float64Array(28), 2], () => [Float64Array.of(1, -0, 3), new Float64Array(12), 5], () => [Float64Array.of(9, 8), new Float64Array(8), 0], () => [Float64Array.of(9), new Float64Array(4), -3]],
+    },
+    {
+      name: 'sums, products and counters past int32 trap and rerun; -0 products; (y * w + x) * 4 indices',
+      fn: (a: Int32Array, out: Float64Array, w: number) => {
+        let s = 0
+        let p = 1
+        let count = 0
+        for (let i = 0; i < a.length; i++) {
+          s = s * 3 + a[i]
+          p = a[i] * -w
+          out[i % out.length] = p
+          count += a[i] > 0 ? 1 : 2
+        }
+        for (let y = 0; y < 2; y++) for (let x = 0; x < w; x++) out[((y * w + x) * 4) % out.length] += s
+        return s + count + p
+      },
+      argSets: [
+        () => [Int32Array.of(1, 2, 0, -4), new Float64Array(8), 3],
+        () => [Int32Array.of(2147483647, 2147483647, 5), new Float64Array(8), 2],
+        () => [Int32Array.of(0, 0, -0), new Float64Array(3), 7],
+        () => [Int32Array.from({ length: 40 }, (_, i) => i * 1e8), new Float64Array(16), 1],
+      ],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})

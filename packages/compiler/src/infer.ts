@@ -9,7 +9,7 @@ import { mathFunctions } from './math.js'
 import type { ResolvedFunction } from './resolve.js'
 import type { ElementTypeName } from './signature.js'
 import {
-  bool, boundedF64, boundsOf, defined, elementValueType, f64, fullInt, I32_MIN, intRange, join, maybeNum,
+  bool, boundedF64, boundsOf, defined, elementValueType, f64, fullInt, I32_MIN, intRange, join, maybeNum, mayBeNegZero,
   numberish, rangeOf, sameType, type Type, typeKey, typeName, typeOfNumber, undef, voidType,
 } from './types.js'
 
@@ -247,21 +247,26 @@ function inferInstance(
     const ba = boundsOf(a)
     const bb = boundsOf(b)
     if (!ba || !bb) return f64
-    const corners = (f: (x: number, y: number) => number): Type => {
+    // -0 comes only from -0 operands, or from a zero or underflowing result of negative sign:
+    // a product or quotient of two values >= +0 (a positive divisor) is never -0.
+    const za = mayBeNegZero(a)
+    const zb = mayBeNegZero(b)
+    const signed = ba.lo < 0 || bb.lo < 0 || za || zb
+    const corners = (f: (x: number, y: number) => number, negZero: boolean): Type => {
       const c = [f(ba.lo, bb.lo), f(ba.lo, bb.hi), f(ba.hi, bb.lo), f(ba.hi, bb.hi)]
-      return boundedF64(Math.min(...c), Math.max(...c))
+      return boundedF64(Math.min(...c), Math.max(...c), negZero)
     }
     const nonZero = bb.lo > 0 || bb.hi < 0
     switch (op) {
-      case '+': return boundedF64(ba.lo + bb.lo, ba.hi + bb.hi)
-      case '-': return boundedF64(ba.lo - bb.hi, ba.hi - bb.lo)
-      case '*': return corners((x, y) => x * y)
-      case '/': return nonZero ? corners((x, y) => x / y) : f64
+      case '+': return boundedF64(ba.lo + bb.lo, ba.hi + bb.hi, za && zb)
+      case '-': return boundedF64(ba.lo - bb.hi, ba.hi - bb.lo, za)
+      case '*': return corners((x, y) => x * y, signed)
+      case '/': return nonZero ? corners((x, y) => x / y, signed) : f64
       case '%': {
         if (!nonZero) return f64
         // |a % b| < |b| and |a % b| <= |a|, with a's sign.
         const m = Math.max(-bb.lo, bb.hi)
-        return boundedF64(ba.lo >= 0 ? 0 : -Math.min(m, -ba.lo), ba.hi <= 0 ? 0 : Math.min(m, ba.hi))
+        return boundedF64(ba.lo >= 0 ? 0 : -Math.min(m, -ba.lo), ba.hi <= 0 ? 0 : Math.min(m, ba.hi), ba.lo < 0 || za)
       }
       default: return f64
     }
@@ -485,8 +490,18 @@ function inferInstance(
       case 'abs':
         if (a.kind === 'int' && a.lo > I32_MIN) return a.lo >= 0 ? a : a.hi <= 0 ? intRange(-a.hi, -a.lo) : intRange(0, Math.max(-a.lo, a.hi))
         return f64
-      case 'ceil': case 'floor': case 'trunc': case 'round':
-        return a.kind === 'int' ? a : f64
+      case 'ceil': case 'floor': case 'trunc': case 'round': {
+        if (a.kind === 'int') return a
+        // A bounded number (never NaN) rounds to an integer in the rounded bounds; it is an int
+        // when those fit int32 and the result cannot be -0: floor gives -0 only for -0, the
+        // others also for small negatives, so those need a non-negative operand.
+        const b = boundsOf(a)
+        if (!b) return f64
+        const lo = Math.floor(b.lo)
+        const hi = Math.ceil(b.hi)
+        const negZero = mayBeNegZero(a) || (name !== 'floor' && b.lo < 0)
+        return negZero ? boundedF64(lo, hi) : intRange(lo, hi)
+      }
       case 'sign':
         return a.kind === 'int' ? intRange(a.lo < 0 ? -1 : a.lo > 0 ? 1 : 0, a.hi > 0 ? 1 : a.hi < 0 ? -1 : 0) : f64
       case 'imul': return fullInt

@@ -533,10 +533,14 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         const v = tempSet(lower(a0), binaryen.i32)
         return m.block(null, [v.set, m.select(m.i32.lt_s(v.get(), m.i32.const(0)), m.i32.sub(m.i32.const(0), v.get()), v.get())], binaryen.i32)
       }
-      case 'ceil': return t.kind === 'int' ? lower(a0) : m.f64.ceil(arg(0))
-      case 'floor': return t.kind === 'int' ? lower(a0) : m.f64.floor(arg(0))
-      case 'trunc': return t.kind === 'int' ? lower(a0) : m.f64.trunc(arg(0))
-      case 'round': return t.kind === 'int' ? lower(a0) : m.call(ctx.helper('round'), [arg(0)], binaryen.f64)
+      // An int result of a number operand: inference proved it in int32 and never NaN or -0.
+      case 'ceil': return t.kind !== 'int' ? m.f64.ceil(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(m.f64.ceil(arg(0)))
+      case 'floor': return t.kind !== 'int' ? m.f64.floor(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(m.f64.floor(arg(0)))
+      case 'trunc': return t.kind !== 'int' ? m.f64.trunc(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(arg(0))
+      case 'round': {
+        const r = m.call(ctx.helper('round'), [arg(0)], binaryen.f64)
+        return t.kind !== 'int' ? r : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(r)
+      }
       case 'sqrt': return m.f64.sqrt(arg(0))
       case 'fround': return m.f64.promote(m.f32.demote(arg(0)))
       case 'imul': return m.i32.mul(toI32(e.args[0]), toI32(e.args[1]))

@@ -6,10 +6,12 @@ import type { ElementTypeName, ParamType } from './signature.js'
 
 export type Type =
   /**
-   * Any number. `lo`/`hi`, when present, bound it whenever it is not NaN (it may be NaN, -0, or
-   * not an integer): what loop bounds such as `i < n / 2` need to keep `i` an int.
+   * Any number. `lo`/`hi`, when present, bound it, and it is then never NaN (every operation
+   * that gives bounds gives them only where its result cannot be NaN); `negZero: false` says
+   * it is never -0 either. What loop bounds such as `i < n / 2` need to keep `i` an int, and
+   * what makes `Math.floor(y * ratio)` an int.
    */
-  | { kind: 'f64'; lo?: number; hi?: number }
+  | { kind: 'f64'; lo?: number; hi?: number; negZero?: boolean }
   | { kind: 'int'; lo: number; hi: number }
   | { kind: 'bool' }
   /** `origin`: the kernel parameter (the JS object) the array is; helpers are instantiated per origin. */
@@ -51,9 +53,17 @@ export function intRange(lo: number, hi: number): Type {
   return lo >= I32_MIN && hi <= I32_MAX && lo <= hi ? { kind: 'int', lo, hi } : f64
 }
 
-/** An f64 bounded by [lo, hi] when not NaN; plain f64 when a bound is not finite. */
-export function boundedF64(lo: number, hi: number): Type {
-  return Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi ? { kind: 'f64', lo, hi } : f64
+/**
+ * A number in [lo, hi], never NaN, and never -0 unless `negZero` (the default: may be); plain
+ * f64 when a bound is not finite.
+ */
+export function boundedF64(lo: number, hi: number, negZero = true): Type {
+  return Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi ? { kind: 'f64', lo, hi, negZero } : f64
+}
+
+/** Whether a number of this type may be -0 (ints never are; unbounded f64 may). */
+export function mayBeNegZero(t: Type): boolean {
+  return t.kind === 'f64' ? t.lo === undefined || t.negZero !== false : false
 }
 
 /** Bounds of a value that is not NaN: an int's range, a bool's [0, 1], a bounded f64's bounds. */
@@ -69,7 +79,7 @@ export function isNumeric(t: Type): t is { kind: 'f64'; lo?: number; hi?: number
 /** The type of a numeric literal or folded constant. */
 export function typeOfNumber(v: number): Type {
   if (Number.isInteger(v) && !Object.is(v, -0) && v >= I32_MIN && v <= I32_MAX) return { kind: 'int', lo: v, hi: v }
-  return Number.isNaN(v) ? f64 : boundedF64(v, v)
+  return Number.isNaN(v) ? f64 : boundedF64(v, v, Object.is(v, -0))
 }
 
 /** Range of an int-typed value; bool counts as [0, 1] (ToNumber). */
@@ -108,7 +118,7 @@ export function join(a: Type | null, b: Type): Type | null {
   if (isNumeric(a) && isNumeric(b)) {
     const ba = boundsOf(a)
     const bb = boundsOf(b)
-    return ba && bb ? boundedF64(Math.min(ba.lo, bb.lo), Math.max(ba.hi, bb.hi)) : f64
+    return ba && bb ? boundedF64(Math.min(ba.lo, bb.lo), Math.max(ba.hi, bb.hi), mayBeNegZero(a) || mayBeNegZero(b)) : f64
   }
   if (mayBeUndefined(a) || mayBeUndefined(b)) {
     if (a.kind === 'undef' && b.kind === 'undef') return a
@@ -125,7 +135,7 @@ export function sameType(a: Type | null, b: Type | null): boolean {
   if (a === null || b === null) return a === b
   if (a.kind !== b.kind) return false
   if (a.kind === 'int' && b.kind === 'int') return a.lo === b.lo && a.hi === b.hi
-  if (a.kind === 'f64' && b.kind === 'f64') return a.lo === b.lo && a.hi === b.hi
+  if (a.kind === 'f64' && b.kind === 'f64') return a.lo === b.lo && a.hi === b.hi && mayBeNegZero(a) === mayBeNegZero(b)
   if (a.kind === 'array' && b.kind === 'array') return a.element === b.element && a.origin === b.origin
   return true
 }
@@ -169,7 +179,7 @@ export function paramValueType(p: ParamType, index: number): Type {
 export function typeKey(t: Type): string {
   switch (t.kind) {
     case 'int': return `int[${t.lo},${t.hi}]`
-    case 'f64': return t.lo === undefined ? 'f64' : `f64[${t.lo},${t.hi}]`
+    case 'f64': return t.lo === undefined ? 'f64' : `f64[${t.lo},${t.hi}${mayBeNegZero(t) ? ',-0' : ''}]`
     case 'array': return `${t.element}[]@${t.origin}`
     default: return t.kind
   }
