@@ -496,11 +496,16 @@ function inferInstance(
         // when those fit int32 and the result cannot be -0: floor gives -0 only for -0, the
         // others also for small negatives, so those need a non-negative operand.
         const b = boundsOf(a)
-        if (!b) return f64
-        const lo = Math.floor(b.lo)
-        const hi = Math.ceil(b.hi)
-        const negZero = mayBeNegZero(a) || (name !== 'floor' && b.lo < 0)
-        return negZero ? boundedF64(lo, hi) : intRange(lo, hi)
+        const lo = b ? Math.floor(b.lo) : -Infinity
+        const hi = b ? Math.ceil(b.hi) : Infinity
+        const negZero = !b || mayBeNegZero(a) || (name !== 'floor' && b.lo < 0)
+        const t = negZero ? boundedF64(lo, hi) : intRange(lo, hi)
+        if (t.kind === 'int' || !program.trapOutOfBounds) return t
+        // Speculative: an int32 that traps where the result is not one (NaN, out of range, -0).
+        const speculated = intRange(Math.max(lo, I32_MIN), Math.min(hi, 2147483647))
+        if (speculated.kind !== 'int') return t // never an int32: it would always trap
+        s.checked.add(e)
+        return speculated
       }
       case 'sign':
         return a.kind === 'int' ? intRange(a.lo < 0 ? -1 : a.lo > 0 ? 1 : 0, a.hi > 0 ? 1 : a.hi < 0 ? -1 : 0) : f64
@@ -725,8 +730,17 @@ function inferInstance(
    * and reruns it without speculation. Returns the type, recording `e`, or null.
    */
   const speculateInt = (e: Expr, op: string, a: Type, b: Type): Type | null => {
-    if (!program.trapOutOfBounds || (op !== '+' && op !== '-' && op !== '*')) return null
-    if (!rangeOf(a) || !rangeOf(b)) return null
+    if (!program.trapOutOfBounds || (op !== '+' && op !== '-' && op !== '*' && op !== '%')) return null
+    const ra = rangeOf(a)
+    const rb = rangeOf(b)
+    if (!ra || !rb) return null
+    if (op === '%') {
+      // A remainder of ints is an int but for -0 (a negative multiple): that case traps.
+      if (rb.lo <= 0 && rb.hi >= 0) return null
+      s.checked.add(e)
+      const m = Math.min(Math.max(-rb.lo, rb.hi) - 1, Math.max(-ra.lo, ra.hi))
+      return intRange(ra.lo < 0 ? -m : 0, ra.hi > 0 ? m : 0)
+    }
     s.checked.add(e)
     return fullInt
   }

@@ -419,9 +419,28 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     const wide = (x: Ref): Ref => m.i64.extend_s(x)
     const exact = tempSet(op === '+' ? m.i64.add(wide(a.get()), wide(b.get())) : op === '-' ? m.i64.sub(wide(a.get()), wide(b.get())) : m.i64.mul(wide(a.get()), wide(b.get())), binaryen.i64)
     const narrow = (): Ref => m.i32.wrap(exact.get())
+    if (op === '%') {
+      // i32.rem_s is JS's % for ints but where JS gives -0: a zero remainder of a negative dividend.
+      const rem = tempSet(m.i32.rem_s(a.get(), b.get()), binaryen.i32)
+      const negZero = m.i32.and(m.i32.eqz(rem.get()), m.i32.lt_s(a.get(), m.i32.const(0)))
+      return m.block(null, [a.set, b.set, rem.set, m.if(negZero, m.unreachable()), rem.get()], binaryen.i32)
+    }
     let bad = m.i64.ne(exact.get(), m.i64.extend_s(narrow()))
     if (op === '*') bad = m.i32.or(bad, m.i32.and(m.i64.eqz(exact.get()), m.i32.lt_s(m.i32.or(a.get(), b.get()), m.i32.const(0))))
     return m.block(null, [a.set, b.set, exact.set, m.if(bad, m.unreachable()), narrow()], binaryen.i32)
+  }
+
+  /**
+   * Speculative Math.floor / ceil / trunc / round of a number as an int32, trapping where JS
+   * gives something else: NaN or a result outside int32 (the trapping conversion), or -0 (a zero
+   * result of a negative or -0 operand).
+   */
+  function checkedRounding(name: string, x: Ref): Ref {
+    const v = tempSet(x, binaryen.f64)
+    const rounded = name === 'floor' ? m.f64.floor(v.get()) : name === 'ceil' ? m.f64.ceil(v.get()) : name === 'trunc' ? v.get() : m.call(ctx.helper('round'), [v.get()], binaryen.f64)
+    const r = tempSet(m.i32.trunc_s.f64(rounded), binaryen.i32)
+    const negZero = m.i32.and(m.i32.eqz(r.get()), m.i64.lt_s(m.i64.reinterpret(v.get()), m.i64.const(0)))
+    return m.block(null, [v.set, r.set, m.if(negZero, m.unreachable()), r.get()], binaryen.i32)
   }
 
   /** `x ** y` (f64 base): inline for the exponents where that is exact (see power.ts), else the host's Math.pow. */
@@ -533,6 +552,11 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         const v = tempSet(lower(a0), binaryen.i32)
         return m.block(null, [v.set, m.select(m.i32.lt_s(v.get(), m.i32.const(0)), m.i32.sub(m.i32.const(0), v.get()), v.get())], binaryen.i32)
       }
+      case 'ceil': case 'floor': case 'trunc': case 'round':
+        if (inst.checked.has(e)) return checkedRounding(name, arg(0))
+        break
+    }
+    switch (name) {
       // An int result of a number operand: inference proved it in int32 and never NaN or -0.
       case 'ceil': return t.kind !== 'int' ? m.f64.ceil(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(m.f64.ceil(arg(0)))
       case 'floor': return t.kind !== 'int' ? m.f64.floor(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(m.f64.floor(arg(0)))
