@@ -409,11 +409,12 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   }
 
   /**
-   * `l op r` (+, -, *) of two i32 values as the int32 JS gives, or a trap where JS gives
-   * something else: a result outside int32, or -0 (a zero product with a negative operand).
-   * Computed exactly in i64 (a product of two int32 is below 2^62).
+   * `l op r` (+, -, *, %) of two i32 values as the int32 JS gives, or a trap where JS gives
+   * something else: a result outside int32, or -0 (a zero product with a negative operand, a
+   * zero remainder of a negative dividend). Computed exactly in i64 (a product of two int32 is
+   * below 2^62). `nonNegative`: both operands are known >= 0.
    */
-  function checkedInt(op: string, l: Ref, r: Ref): Ref {
+  function checkedInt(op: string, l: Ref, r: Ref, nonNegative = false): Ref {
     const a = tempSet(l, binaryen.i32)
     const b = tempSet(r, binaryen.i32)
     const wide = (x: Ref): Ref => m.i64.extend_s(x)
@@ -426,7 +427,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       return m.block(null, [a.set, b.set, rem.set, m.if(negZero, m.unreachable()), rem.get()], binaryen.i32)
     }
     let bad = m.i64.ne(exact.get(), m.i64.extend_s(narrow()))
-    if (op === '*') bad = m.i32.or(bad, m.i32.and(m.i64.eqz(exact.get()), m.i32.lt_s(m.i32.or(a.get(), b.get()), m.i32.const(0))))
+    // (A product of two operands >= 0 is never -0.)
+    if (op === '*' && !nonNegative) bad = m.i32.or(bad, m.i32.and(m.i64.eqz(exact.get()), m.i32.lt_s(m.i32.or(a.get(), b.get()), m.i32.const(0))))
     return m.block(null, [a.set, b.set, exact.set, m.if(bad, m.unreachable()), narrow()], binaryen.i32)
   }
 
@@ -680,7 +682,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           case '|': case '&': case '^': case '<<': case '>>': case '>>>':
             return arith(e.op, toI32(e.left), fullInt, toI32(e.right), fullInt, t)
           default:
-            if (inst.checked.has(e)) return checkedInt(e.op, lower(e.left), lower(e.right))
+            if (inst.checked.has(e)) return checkedInt(e.op, lower(e.left), lower(e.right), (rangeOf(typeOf(e.left))?.lo ?? -1) >= 0 && (rangeOf(typeOf(e.right))?.lo ?? -1) >= 0)
             return arith(e.op, lower(e.left), typeOf(e.left), lower(e.right), typeOf(e.right), t)
         }
       case 'Logical': {
