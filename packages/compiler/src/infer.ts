@@ -26,10 +26,13 @@ export interface Instance {
   /** Loads typed as in bounds on speculation: they trap when out of bounds (see `trapOutOfBounds`). */
   speculated: Set<IndexExpr>
   /**
-   * Integer +, -, * (and `v++`, `v += k` on int locals) typed as int32 on speculation: they trap
-   * when the JS result is not an int32 (overflow, or -0 from a product), as V8 deoptimizes.
+   * Integer +, -, *, % (and `v++`, `v += k` on int locals, and rounding) typed as int32 on
+   * speculation: they trap when the JS result is not an int32 (overflow, or -0), as V8
+   * deoptimizes. For +, - and *, the exact bounds of the JS value when `fusable`: known below
+   * 2^62 in magnitude and never -0, so a tree of them is computed exactly in i64 and checked
+   * once, at its root.
    */
-  checked: Set<Expr>
+  checked: Map<Expr, CheckedInfo | null>
   calls: Map<Expr, Instance>
   result: Type
   /**
@@ -40,6 +43,9 @@ export interface Instance {
 }
 
 const bitwiseOps = new Set(['|', '&', '^', '<<', '>>', '>>>'])
+
+/** What a speculative integer operation's exact value is known to be (see Instance.checked). */
+export interface CheckedInfo { lo: number; hi: number; fusable: boolean }
 
 export interface ProgramInfo {
   helpers: ReadonlyMap<string, ResolvedFunction>
@@ -101,7 +107,7 @@ interface PassState {
   types: Map<Expr, Type>
   inBounds: Set<IndexExpr>
   speculated: Set<IndexExpr>
-  checked: Set<Expr>
+  checked: Map<Expr, CheckedInfo | null>
   calls: Map<Expr, Instance>
   returns: { type: Type; span: Span }[]
   changed: boolean
@@ -130,7 +136,7 @@ function inferInstance(
   let s: PassState = newPass()
 
   function newPass(): PassState {
-    return { types: new Map(), inBounds: new Set(), speculated: new Set(), checked: new Set(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
+    return { types: new Map(), inBounds: new Set(), speculated: new Set(), checked: new Map(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
   }
   const fail = (code: DiagnosticCode, message: string, span: Span, notes: string[] = []): void => report(diagnostic(code, message, span, notes))
 
@@ -504,7 +510,7 @@ function inferInstance(
         // Speculative: an int32 that traps where the result is not one (NaN, out of range, -0).
         const speculated = intRange(Math.max(lo, I32_MIN), Math.min(hi, 2147483647))
         if (speculated.kind !== 'int') return t // never an int32: it would always trap
-        s.checked.add(e)
+        s.checked.set(e, null)
         return speculated
       }
       case 'sign':
@@ -737,12 +743,34 @@ function inferInstance(
     if (op === '%') {
       // A remainder of ints is an int but for -0 (a negative multiple): that case traps.
       if (rb.lo <= 0 && rb.hi >= 0) return null
-      s.checked.add(e)
+      s.checked.set(e, null)
       const m = Math.min(Math.max(-rb.lo, rb.hi) - 1, Math.max(-ra.lo, ra.hi))
       return intRange(ra.lo < 0 ? -m : 0, ra.hi > 0 ? m : 0)
     }
-    s.checked.add(e)
+    s.checked.set(e, e.kind === 'Binary' ? exactInfo(op, e.left, ra, e.right, rb) : null)
     return fullInt
+  }
+
+  /** The exact bounds of `l op r` (+, -, *) from its operands' exact bounds (a checked operand's own). */
+  const exactInfo = (op: string, l: Expr, rl: { lo: number; hi: number }, r: Expr, rr: { lo: number; hi: number }): CheckedInfo | null => {
+    const operand = (x: Expr, range: { lo: number; hi: number }): CheckedInfo | null => {
+      if (!s.checked.has(x)) return { ...range, fusable: true }
+      return s.checked.get(x) ?? null
+    }
+    const a = operand(l, rl)
+    const b = operand(r, rr)
+    if (!a || !b) return null
+    let lo: number
+    let hi: number
+    if (op === '+') [lo, hi] = [a.lo + b.lo, a.hi + b.hi]
+    else if (op === '-') [lo, hi] = [a.lo - b.hi, a.hi - b.lo]
+    else {
+      const c = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi]
+      ;[lo, hi] = [Math.min(...c), Math.max(...c)]
+    }
+    // -0 only from a product with a negative operand; i64 holds anything below 2^62 exactly.
+    const fusable = a.fusable && b.fusable && (op !== '*' || (a.lo >= 0 && b.lo >= 0)) && lo > -(2 ** 62) && hi < 2 ** 62
+    return { lo, hi, fusable }
   }
 
   /**

@@ -433,6 +433,31 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   }
 
   /**
+   * A tree of speculative +, -, * (see Instance.checked) computed exactly in i64, its leaves
+   * ints: `(y * width + x) * 4 + c` costs one int32 check, at its root, not one per operation.
+   */
+  function exactTree(e: Expr): Ref | null {
+    const t = typeOf(e)
+    if (!inst.checked.has(e)) {
+      if (t.kind === 'int') return m.i64.extend_s(lower(e))
+      if (t.kind === 'bool') return m.i64.extend_u(lower(e))
+      return null
+    }
+    if (e.kind !== 'Binary' || !inst.checked.get(e)?.fusable) return null
+    const l = exactTree(e.left)
+    const r = l && exactTree(e.right)
+    if (!l || !r) return null
+    return e.op === '+' ? m.i64.add(l, r) : e.op === '-' ? m.i64.sub(l, r) : m.i64.mul(l, r)
+  }
+
+  /** An exact i64 value as an int32, trapping where it is not one. */
+  function fitsInt32(value: Ref): Ref {
+    const v = tempSet(value, binaryen.i64)
+    const narrow = (): Ref => m.i32.wrap(v.get())
+    return m.block(null, [v.set, m.if(m.i64.ne(v.get(), m.i64.extend_s(narrow())), m.unreachable()), narrow()], binaryen.i32)
+  }
+
+  /**
    * Speculative Math.floor / ceil / trunc / round of a number as an int32, trapping where JS
    * gives something else: NaN or a result outside int32 (the trapping conversion), or -0 (a zero
    * result of a negative or -0 operand).
@@ -682,7 +707,11 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           case '|': case '&': case '^': case '<<': case '>>': case '>>>':
             return arith(e.op, toI32(e.left), fullInt, toI32(e.right), fullInt, t)
           default:
-            if (inst.checked.has(e)) return checkedInt(e.op, lower(e.left), lower(e.right), (rangeOf(typeOf(e.left))?.lo ?? -1) >= 0 && (rangeOf(typeOf(e.right))?.lo ?? -1) >= 0)
+            if (inst.checked.has(e)) {
+              const tree = inst.checked.get(e)?.fusable ? exactTree(e) : null
+              if (tree) return fitsInt32(tree)
+              return checkedInt(e.op, lower(e.left), lower(e.right), (rangeOf(typeOf(e.left))?.lo ?? -1) >= 0 && (rangeOf(typeOf(e.right))?.lo ?? -1) >= 0)
+            }
             return arith(e.op, lower(e.left), typeOf(e.left), lower(e.right), typeOf(e.right), t)
         }
       case 'Logical': {
