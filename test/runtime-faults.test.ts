@@ -152,6 +152,25 @@ describe('every kind of function a user can pass', () => {
   })
 })
 
+describe('background compiles never keep a finished script alive', () => {
+  const run = (background: boolean) => {
+    const script = `
+      import { CompilePool } from 'kiln/pool'
+      const pool = new CompilePool(1)
+      pool.compile({ source: '(a) => a[0]', signature: '(f64[]) => f64' }, { background: ${background} }).then((c) => console.log(c.result.ok ? 'compiled' : 'failed'))
+      process.on('exit', () => console.log('exit'))
+    `
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })
+    expect(r.status, r.stderr).toBe(0)
+    return r.stdout.trim().split('\n')
+  }
+  test('a range variant compiling on a worker does not hold the process; a compile someone waits for does', () => {
+    // The worker needs the compiler loaded first (about a second): a script with nothing left to do is long gone.
+    expect(run(true)).toEqual(['exit'])
+    expect(run(false)).toEqual(['compiled', 'exit'])
+  })
+})
+
 describe('compiles never block the event loop', () => {
   test('a 10 ms timer keeps firing while a 1,500-statement kernel compiles; 10,000 statements is a coded size error', async () => {
     const body = Array.from({ length: 1500 }, (_, i) => `  s = s + a[${i % 7}] * ${(i % 13) + 1};`).join('\n')

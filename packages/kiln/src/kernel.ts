@@ -508,6 +508,15 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   Object.defineProperty(call, 'id', { value: id })
   Object.defineProperty(call, 'name', { value: id })
   call.ready = async () => {
+    // Background compiles do not keep Node alive by themselves; a caller waiting here does.
+    const keepAlive = setInterval(() => {}, 1 << 30)
+    try {
+      await readyAll()
+    } finally {
+      clearInterval(keepAlive)
+    }
+  }
+  const readyAll = async (): Promise<void> => {
     await Promise.all([
       ...declared.map(startCompile),
       ...entries.filter((e) => e.pending).map((e) => e.pending),

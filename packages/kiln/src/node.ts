@@ -13,7 +13,8 @@ const store = new FileStore()
 /** One worker compiles for this process (started on the first compile): binaryen never blocks the event loop. */
 let pool: CompilePool | null = null
 configureStore({
-  compile: async (input) => (await (pool ??= new CompilePool(defaultWorkers(1))).compile(input)).result,
+  // Range variants are background work: they never keep a finished script alive.
+  compile: async (input) => (await (pool ??= new CompilePool(defaultWorkers(1))).compile(input, { background: input.assume !== undefined })).result,
   // Node ≥ 20.19 can require() an ES module: the key module (acorn) loads only on a cold path,
   // and so does node:module itself (a warm start never needs either).
   keyModuleSync: () => {

@@ -17,6 +17,8 @@ export interface Compiled {
 
 interface Job {
   input: CompileInput
+  /** Nobody waits for it to exit: it does not keep the process alive (see `compile`). */
+  background: boolean
   resolve: (c: Compiled) => void
   reject: (e: unknown) => void
 }
@@ -41,11 +43,16 @@ export class CompilePool {
 
   constructor(private readonly size = defaultWorkers()) {}
 
-  compile(input: CompileInput): Promise<Compiled> {
+  /**
+   * Compiles on a worker. A `background` compile (a range variant the runtime builds on its own
+   * initiative) leaves the worker unreferenced: a script whose work is done exits instead of
+   * waiting for it. Whoever awaits a result keeps the process alive meanwhile (k.ready() does).
+   */
+  compile(input: CompileInput, options: { background?: boolean } = {}): Promise<Compiled> {
     if (!this.started) this.start()
     if (!this.slots.some((s) => s.alive)) return this.compileHere(input)
     return new Promise((resolve, reject) => {
-      this.queue.push({ input, resolve, reject })
+      this.queue.push({ input, background: options.background === true, resolve, reject })
       this.pump()
     })
   }
@@ -96,8 +103,9 @@ export class CompilePool {
       if (this.queue.length === 0) return
       if (!slot.alive || slot.job) continue
       slot.job = this.queue.shift()!
-      // Referenced while it works (the process waits for the result), unreferenced when idle.
-      slot.worker.ref()
+      // Referenced while it works (the process waits for the result), unreferenced when idle
+      // or when the job is a background one.
+      if (!slot.job.background) slot.worker.ref()
       slot.worker.postMessage(slot.job.input)
     }
   }
