@@ -279,9 +279,10 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   function storeElement(element: ElementTypeName, addr: Ref, value: Ref, t: Type): Ref {
     const bytes = elementInfo[element].bytes
     if (t.kind === 'maybeBool' || t.kind === 'undef' || t.kind === 'maybeNum') {
-      // Stored as a number: ToNumber(undefined) is NaN, made canonical so that the undefined
-      // pattern never reaches memory (loads take elements as they are).
-      value = t.kind === 'maybeBool' ? coerce(value, t, f64) : canonicalNaN(value)
+      // Stored as a number: ToNumber(undefined) is NaN, made canonical in an f64 element so that
+      // the undefined pattern never reaches memory (loads take elements as they are). Every
+      // other element type turns any NaN into 0 (or a NaN of its own, f32) by itself.
+      value = t.kind === 'maybeBool' || element !== 'f64' ? coerce(value, t, f64) : canonicalNaN(value)
       t = f64
     }
     const asI32 = (): Ref => toI32Ref(value, t)
@@ -293,8 +294,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       case 'i8': case 'u8': return m.i32.store8(0, bytes, addr, asI32())
       case 'u8c': {
         if (t.kind === 'f64') {
-          // ToUint8Clamp: NaN → 0, clamp to [0, 255], round half to even.
-          const clamped = m.f64.nearest(m.f64.min(m.f64.max(value, m.f64.const(0)), m.f64.const(255)))
+          // ToUint8Clamp: NaN → 0, clamp to [0, 255], round half to even. The saturating
+          // conversion takes NaN and everything below 0 (after rounding, -0) to 0 by itself.
+          const clamped = m.f64.nearest(m.f64.min(value, m.f64.const(255)))
           return m.i32.store8(0, 1, addr, m.i32.trunc_u_sat.f64(clamped))
         }
         if (t.kind === 'bool') return m.i32.store8(0, 1, addr, value)
