@@ -229,3 +229,48 @@ describe('integer results of rounding, and speculative int32 arithmetic, stay ex
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
+
+describe('ranges that keep growing, and sums under ToInt32, in speculative modules', () => {
+  const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * seed + 7) & 255)
+  const fixtures: Fixture[] = [
+    {
+      // zlib's blocking: len and n are ints whose ranges inference cannot bound (they widen to
+      // int32, checked); (a + buf[pos]) | 0 wraps without a check; a %= 65521 is a checked remainder.
+      name: 'adler32 over block boundaries',
+      fn: function adler32(buf: Uint8Array) {
+        let a = 1
+        let b = 0
+        let len = buf.length
+        let pos = 0
+        while (len > 0) {
+          let n = len > 5552 ? 5552 : len
+          len -= n
+          while (n > 0) {
+            a = (a + buf[pos]) | 0
+            b = (b + a) | 0
+            pos++
+            n--
+          }
+          a %= 65521
+          b %= 65521
+        }
+        return (a | (b << 16)) >>> 0
+      },
+      argSets: [() => [bytes(0, 3)], () => [bytes(1, 5)], () => [bytes(5553, 7)], () => [bytes(12000, 11)]],
+    },
+    {
+      name: 'a counter that leaves int32 mid-call, and negative remainders that are -0',
+      fn: (a: Int32Array, step: number) => {
+        let c = 2147483000
+        let r = 0
+        for (let i = 0; i < a.length; i++) {
+          c += step
+          r += 1 / (a[i] % 4) // 1 / -0 is -Infinity
+        }
+        return c + r
+      },
+      argSets: [() => [Int32Array.of(1, 2, 3, 5), 3], () => [Int32Array.of(1, 2, 3), 400], () => [Int32Array.of(-8, 5, -3), 1], () => [new Int32Array(0), 7]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})

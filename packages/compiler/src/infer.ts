@@ -120,6 +120,8 @@ interface PassState {
   int32Uses: Set<Expr>
   /** Locals read somewhere that is not an int32 use. */
   otherReads: Set<number>
+  /** Operands of +, -, * whose result is converted by ToInt32 (not int32 uses themselves). */
+  wrappedOperands: Set<Expr>
 }
 
 function inferInstance(
@@ -136,7 +138,7 @@ function inferInstance(
   let s: PassState = newPass()
 
   function newPass(): PassState {
-    return { types: new Map(), inBounds: new Set(), speculated: new Set(), checked: new Map(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set() }
+    return { types: new Map(), inBounds: new Set(), speculated: new Set(), checked: new Map(), calls: new Map(), returns: [], changed: false, facts: [], narrow: new Map(), loops: [], int32Uses: new Set(), otherReads: new Set(), wrappedOperands: new Set() }
   }
   const fail = (code: DiagnosticCode, message: string, span: Span, notes: string[] = []): void => report(diagnostic(code, message, span, notes))
 
@@ -167,7 +169,10 @@ function inferInstance(
       return
     }
     if (!sameType(j, cur)) {
-      if ((j.kind === 'int' || boundsOf(j)) && ++widenings[v] > WIDEN_LIMIT) j = f64
+      // A range that keeps growing is given up: to f64, or in a speculative module, for an int,
+      // to all of int32 (every value assigned so far is one; an operation that may leave int32
+      // is then a checked one, see speculateInt).
+      if ((j.kind === 'int' || boundsOf(j)) && ++widenings[v] > WIDEN_LIMIT) j = j.kind === 'int' && program.trapOutOfBounds ? fullInt : f64
       vars[v] = j
       s.changed = true
     }
@@ -627,6 +632,9 @@ function inferInstance(
             return bool
           default: {
             if (bitwiseOps.has(e.op)) s.int32Uses.add(e.left).add(e.right)
+            // Operands of a sum, difference or product under ToInt32 are wrapped with it (see
+            // the lowering's wrapsExactly): no speculation there.
+            if ((s.int32Uses.has(e) || s.wrappedOperands.has(e)) && (e.op === '+' || e.op === '-' || e.op === '*')) s.wrappedOperands.add(e.left).add(e.right)
             const lt = numeric(e.left)
             const rt = numeric(e.right)
             const t = arith(e.op, lt, rt)
@@ -737,6 +745,8 @@ function inferInstance(
    */
   const speculateInt = (e: Expr, op: string, a: Type, b: Type): Type | null => {
     if (!program.trapOutOfBounds || (op !== '+' && op !== '-' && op !== '*' && op !== '%')) return null
+    // Under ToInt32 (`(a + b) | 0`) wrapping arithmetic is exact and needs no check.
+    if (s.int32Uses.has(e) || s.wrappedOperands.has(e)) return null
     const ra = rangeOf(a)
     const rb = rangeOf(b)
     if (!ra || !rb) return null
