@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core'
 
 const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 
-export async function browserBench({ loads = 5, chromiumPath = '/usr/bin/chromium' } = {}) {
+export async function browserBench({ loads = 5, chromiumPath = '/usr/bin/chromium', extraFlags = [] } = {}) {
   const root = new URL('..', import.meta.url).pathname
   const dir = join(root, 'test', '.tmp', 'bench-browser')
   rmSync(dir, { recursive: true, force: true })
@@ -28,7 +28,7 @@ export async function browserBench({ loads = 5, chromiumPath = '/usr/bin/chromiu
   const runs = []
   try {
     for (let i = 0; i < loads; i++) {
-      const browser = await chromium.launch({ executablePath: chromiumPath, args: flags })
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: [...flags, ...extraFlags] })
       try {
         const page = await browser.newPage()
         await page.goto(url)
@@ -74,6 +74,6 @@ export function printBrowserBench(rows, check) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rows = await browserBench({ loads: Number(process.env.KILN_BENCH_LOADS ?? 5) })
+  const rows = await browserBench({ loads: Number(process.env.KILN_BENCH_LOADS ?? 5), extraFlags: process.env.KILN_BENCH_JS_FLAGS ? [`--js-flags=${process.env.KILN_BENCH_JS_FLAGS}`] : [] })
   printBrowserBench(rows, (ok) => (ok ? 'met' : 'MISSED'))
 }

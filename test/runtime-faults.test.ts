@@ -153,11 +153,12 @@ describe('every kind of function a user can pass', () => {
 })
 
 describe('background compiles never keep a finished script alive', () => {
-  const run = (background: boolean) => {
+  const run = (background: boolean, thenWaited = false) => {
     const script = `
       import { CompilePool } from 'kiln/pool'
       const pool = new CompilePool(1)
       pool.compile({ source: '(a) => a[0]', signature: '(f64[]) => f64' }, { background: ${background} }).then((c) => console.log(c.result.ok ? 'compiled' : 'failed'))
+      ${thenWaited ? "pool.compile({ source: '(a) => a[1]', signature: '(f64[]) => f64' }).then((c) => console.log(c.result.ok ? 'waited for' : 'failed'))" : ''}
       process.on('exit', () => console.log('exit'))
     `
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' })
@@ -168,6 +169,8 @@ describe('background compiles never keep a finished script alive', () => {
     // The worker needs the compiler loaded first (about a second): a script with nothing left to do is long gone.
     expect(run(true)).toEqual(['exit'])
     expect(run(false)).toEqual(['compiled', 'exit'])
+    // A compile someone waits for, queued behind a background one on the only worker, still holds the process.
+    expect(run(true, true)).toEqual(['compiled', 'waited for', 'exit'])
   })
 })
 

@@ -77,7 +77,7 @@ export class CompilePool {
       slot.worker.on('message', (m: Compiled | { error: string }) => {
         const job = slot.job
         slot.job = null
-        slot.worker.unref()
+        this.updateRefs()
         if ('error' in m) job?.reject(new Error(m.error))
         else job?.resolve(m)
         this.pump()
@@ -103,10 +103,20 @@ export class CompilePool {
       if (this.queue.length === 0) return
       if (!slot.alive || slot.job) continue
       slot.job = this.queue.shift()!
-      // Referenced while it works (the process waits for the result), unreferenced when idle
-      // or when the job is a background one.
-      if (!slot.job.background) slot.worker.ref()
       slot.worker.postMessage(slot.job.input)
+    }
+    this.updateRefs()
+  }
+
+  /**
+   * A worker is referenced while the process waits for what it does: its own job, unless that
+   * is a background one, or any job queued behind it that is not. Idle workers never are.
+   */
+  private updateRefs(): void {
+    const waiting = this.queue.some((j) => !j.background)
+    for (const slot of this.slots) {
+      if (slot.job && (!slot.job.background || waiting)) slot.worker.ref()
+      else slot.worker.unref()
     }
   }
 
