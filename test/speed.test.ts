@@ -230,6 +230,39 @@ describe('integer results of rounding, and speculative int32 arithmetic, stay ex
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
 
+describe('lengths divided exactly, and loop bounds narrowed on both sides', () => {
+  const pts = (n: number) => Float64Array.from({ length: n }, (_, i) => (i % 5) - 2.5 + i * 0.25)
+  const fixtures: Fixture[] = [
+    {
+      // n = pts.length / 2 is speculated exact (a trap on odd lengths reruns without speculation);
+      // inside `i < n`, n >= 1, so (i + 1) % n is an int remainder.
+      name: 'shoelace area over flat pairs: even, odd and empty lengths',
+      fn: function polygonArea(p: Float64Array) {
+        const n = p.length / 2
+        let area = 0
+        for (let i = 0; i < n; i++) {
+          const j = (i + 1) % n
+          area += p[2 * i] * p[2 * j + 1] - p[2 * j] * p[2 * i + 1]
+        }
+        return area / 2
+      },
+      argSets: [() => [pts(12)], () => [pts(13)], () => [pts(0)], () => [pts(2)], () => [pts(1)]],
+    },
+    {
+      name: 'a length over a scalar that is not a divisor, and a bound narrowed by i <= n',
+      fn: (a: Int32Array, k: number) => {
+        const per = a.length / k
+        let s = 0
+        for (let i = 0; i < per; i++) s += a[i * k] ?? -1
+        for (let i = 2; i <= per; i++) s += (s % per) | 0
+        return s
+      },
+      argSets: [() => [Int32Array.of(1, 2, 3, 4, 5, 6), 3], () => [Int32Array.of(1, 2, 3, 4, 5, 6, 7), 3], () => [new Int32Array(0), 4], () => [Int32Array.of(9, 8), 1]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
+
 describe('ranges that keep growing, and sums under ToInt32, in speculative modules', () => {
   const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * seed + 7) & 255)
   const fixtures: Fixture[] = [

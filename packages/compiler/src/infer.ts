@@ -367,6 +367,16 @@ function inferInstance(
       if (!o || assigned.has(o.v)) continue
       const v = o.v
       const cur = s.narrow.get(v) ?? vars[v]
+      // The other side too: in `i < n` (n a local the body does not assign), n > i >= i's lowest.
+      const bv = bExpr.kind === 'Name' ? varOf(bExpr) : null
+      const bt = bv === null ? null : s.narrow.get(bv) ?? vars[bv]
+      if (bv !== null && !assigned.has(bv) && bt?.kind === 'int' && cur?.kind === 'int' && (op === '<' || op === '<=')) {
+        const lo = Math.max(bt.lo, cur.lo + o.add.lo + (op === '<' ? 1 : 0))
+        if (lo <= bt.hi) {
+          if (!saved.has(bv)) saved.set(bv, s.narrow.get(bv))
+          s.narrow.set(bv, { kind: 'int', lo, hi: bt.hi })
+        }
+      }
       const rb = boundsOf(s.types.get(bExpr) ?? f64)
       if (cur?.kind !== 'int' || !rb) continue
       let { lo, hi } = cur
@@ -661,12 +671,21 @@ function inferInstance(
    * and reruns it without speculation. Returns the type, recording `e`, or null.
    */
   const speculateInt = (e: Expr, op: string, a: Type, b: Type): Type | null => {
-    if (!program.trapOutOfBounds || (op !== '+' && op !== '-' && op !== '*' && op !== '%')) return null
+    if (!program.trapOutOfBounds || (op !== '+' && op !== '-' && op !== '*' && op !== '%' && op !== '/')) return null
     // Under ToInt32 (`(a + b) | 0`) wrapping arithmetic is exact and needs no check.
     if (s.int32Uses.has(e) || s.wrappedOperands.has(e)) return null
     const ra = rangeOf(a)
     const rb = rangeOf(b)
     if (!ra || !rb) return null
+    if (op === '/') {
+      // An array length divided by a positive int (`pts.length / 2`, `px.length / 4`): the
+      // quotient is exact in the data kernels are written for (pairs, RGBA quads); it traps
+      // when it is not. Other divisions are left alone: one that is often inexact would make
+      // every call of the variant rerun without speculation.
+      if (e.kind !== 'Binary' || lengthOf(e.left) === null || rb.lo < 1) return null
+      s.checked.set(e, null)
+      return intRange(0, Math.floor(ra.hi / rb.lo))
+    }
     if (op === '%') {
       // A remainder of ints is an int but for -0 (a negative multiple): that case traps.
       if (rb.lo <= 0 && rb.hi >= 0) return null

@@ -426,6 +426,11 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     const wide = (x: Ref): Ref => m.i64.extend_s(x)
     const exact = tempSet(op === '+' ? m.i64.add(wide(a.get()), wide(b.get())) : op === '-' ? m.i64.sub(wide(a.get()), wide(b.get())) : m.i64.mul(wide(a.get()), wide(b.get())), binaryen.i64)
     const narrow = (): Ref => m.i32.wrap(exact.get())
+    if (op === '/') {
+      // A length (>= 0) divided by a positive int: the exact quotient, or a trap where it is not an integer.
+      const inexact = m.i32.ne(m.i32.rem_u(a.get(), b.get()), m.i32.const(0))
+      return m.block(null, [a.set, b.set, m.if(inexact, m.unreachable()), m.i32.div_u(a.get(), b.get())], binaryen.i32)
+    }
     if (op === '%') {
       // i32.rem_s is JS's % for ints but where JS gives -0: a zero remainder of a negative dividend.
       const rem = tempSet(m.i32.rem_s(a.get(), b.get()), binaryen.i32)
