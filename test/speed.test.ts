@@ -263,6 +263,30 @@ describe('lengths divided exactly, and loop bounds narrowed on both sides', () =
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
 
+describe('small counted loops are unrolled with the same meaning', () => {
+  const fixtures: Fixture[] = [
+    {
+      name: '5-tap and 3-channel loops, a return inside, 8 and 9 trips, out-of-bounds taps',
+      fn: (a: Float64Array, out: Float64Array, stop: number) => {
+        for (let i = 0; i < a.length; i++) {
+          let s = 0
+          for (let k = -2; k <= 2; k++) s += a[i + k] * (k + 3)
+          for (let c = 0; c < 3; c++) out[(i * 3 + c) % out.length] = s + c
+          for (let j = 0; j < 8; j++) {
+            if (j === stop) return s + j
+            s -= j
+          }
+          for (let j = 0; j < 9; j++) s += j
+          out[i % out.length] += s
+        }
+        return -1
+      },
+      argSets: [() => [Float64Array.of(1, 2, 3, 4, 5, 6), new Float64Array(7), 99], () => [Float64Array.of(1, NaN, -0), new Float64Array(4), 5], () => [new Float64Array(0), new Float64Array(1), 0]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
+
 describe('ranges that keep growing, and sums under ToInt32, in speculative modules', () => {
   const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * seed + 7) & 255)
   const fixtures: Fixture[] = [

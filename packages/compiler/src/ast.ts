@@ -50,6 +50,7 @@ export type Stmt =
   | { kind: 'Empty'; span: Span }
 
 export type LoopStmt = Extract<Stmt, { kind: 'For' | 'While' | 'DoWhile' }>
+export type ForStmt = Extract<Stmt, { kind: 'For' }>
 /** What a `break` leaves: a loop, or a labelled block. */
 export type BreakTarget = LoopStmt | Extract<Stmt, { kind: 'Block' }>
 
