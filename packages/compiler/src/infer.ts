@@ -249,6 +249,13 @@ function inferInstance(
   }
 
 
+  /** The innermost loop, when its test (checked before each step) can bound `v`: a for or while loop that assigns `v` once. */
+  const boundingLoop = (v: number): LoopStmt | null => {
+    const loop = s.loops[s.loops.length - 1]
+    if (!loop || loop.kind === 'DoWhile' || !loop.test) return null
+    return func.assignedInLoop.get(loop)?.get(v) === 1 ? loop : null
+  }
+
   /** The type after `v += step` (dir 1) or `v -= step` (dir -1), bounded by the enclosing loop's test when it can be. */
   const stepType = (v: number, step: Type, dir: 1 | -1, span: Span): Type => {
     const base = vars[v]
@@ -260,10 +267,9 @@ function inferInstance(
     const normal = arith(dir === 1 ? '+' : '-', base, step)
     const rs = rangeOf(step)
     if (base.kind !== 'int' || !rs || rs.lo < 0) return normal
-    const loop = s.loops[s.loops.length - 1]
-    if (!loop || loop.kind === 'DoWhile' || !loop.test) return normal
-    if (func.assignedInLoop.get(loop)?.get(v) !== 1) return normal
-    for (const c of conjuncts(loop.test)) {
+    const loop = boundingLoop(v)
+    if (!loop) return normal
+    for (const c of conjuncts(loop.test!)) {
       const bound = compareBound(c, v, dir)
       if (!bound) continue
       const rb = boundsOf(s.types.get(bound.expr) ?? f64)
@@ -284,10 +290,9 @@ function inferInstance(
     const base = vars[v]
     const rf = rangeOf(factor)
     if (base?.kind !== 'int' || base.lo < 0 || !rf || rf.lo < 1) return normal
-    const loop = s.loops[s.loops.length - 1]
-    if (!loop || loop.kind === 'DoWhile' || !loop.test) return normal
-    if (func.assignedInLoop.get(loop)?.get(v) !== 1) return normal
-    for (const c of conjuncts(loop.test)) {
+    const loop = boundingLoop(v)
+    if (!loop) return normal
+    for (const c of conjuncts(loop.test!)) {
       const bound = compareBound(c, v, 1)
       const rb = bound && boundsOf(s.types.get(bound.expr) ?? f64)
       if (!rb) continue

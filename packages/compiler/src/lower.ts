@@ -424,9 +424,6 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   function checkedInt(op: string, l: Ref, r: Ref, nonNegative = false): Ref {
     const a = tempSet(l, binaryen.i32)
     const b = tempSet(r, binaryen.i32)
-    const wide = (x: Ref): Ref => m.i64.extend_s(x)
-    const exact = tempSet(op === '+' ? m.i64.add(wide(a.get()), wide(b.get())) : op === '-' ? m.i64.sub(wide(a.get()), wide(b.get())) : m.i64.mul(wide(a.get()), wide(b.get())), binaryen.i64)
-    const narrow = (): Ref => m.i32.wrap(exact.get())
     if (op === '/') {
       // A length (>= 0) divided by a positive int: the exact quotient, or a trap where it is not an integer.
       const inexact = m.i32.ne(m.i32.rem_u(a.get(), b.get()), m.i32.const(0))
@@ -438,6 +435,10 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const negZero = m.i32.and(m.i32.eqz(rem.get()), m.i32.lt_s(a.get(), m.i32.const(0)))
       return m.block(null, [a.set, b.set, rem.set, m.if(negZero, m.unreachable()), rem.get()], binaryen.i32)
     }
+    const wa = m.i64.extend_s(a.get())
+    const wb = m.i64.extend_s(b.get())
+    const exact = tempSet(op === '+' ? m.i64.add(wa, wb) : op === '-' ? m.i64.sub(wa, wb) : m.i64.mul(wa, wb), binaryen.i64)
+    const narrow = (): Ref => m.i32.wrap(exact.get())
     let bad = m.i64.ne(exact.get(), m.i64.extend_s(narrow()))
     // (A product of two operands >= 0 is never -0.)
     if (op === '*' && !nonNegative) bad = m.i32.or(bad, m.i32.and(m.i64.eqz(exact.get()), m.i32.lt_s(m.i32.or(a.get(), b.get()), m.i32.const(0))))
@@ -476,10 +477,19 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
    */
   function checkedRounding(name: string, x: Ref): Ref {
     const v = tempSet(x, binaryen.f64)
-    const rounded = name === 'floor' ? m.f64.floor(v.get()) : name === 'ceil' ? m.f64.ceil(v.get()) : name === 'trunc' ? v.get() : m.call(ctx.helper('round'), [v.get()], binaryen.f64)
-    const r = tempSet(m.i32.trunc_s.f64(rounded), binaryen.i32)
+    const r = tempSet(m.i32.trunc_s.f64(roundF64(name, v.get())), binaryen.i32)
     const negZero = m.i32.and(m.i32.eqz(r.get()), m.i64.lt_s(m.i64.reinterpret(v.get()), m.i64.const(0)))
     return m.block(null, [v.set, r.set, m.if(negZero, m.unreachable()), r.get()], binaryen.i32)
+  }
+
+  /** Math.floor / ceil / trunc / round of an f64, as an f64. */
+  function roundF64(name: string, x: Ref): Ref {
+    switch (name) {
+      case 'floor': return m.f64.floor(x)
+      case 'ceil': return m.f64.ceil(x)
+      case 'trunc': return m.f64.trunc(x)
+      default: return m.call(ctx.helper('round'), [x], binaryen.f64)
+    }
   }
 
   /** `x ** y` (f64 base): inline for the exponents where that is exact (see power.ts), else the host's Math.pow. */
@@ -593,17 +603,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       }
       case 'ceil': case 'floor': case 'trunc': case 'round':
         if (inst.checked.has(e)) return checkedRounding(name, arg(0))
-        break
-    }
-    switch (name) {
-      // An int result of a number operand: inference proved it in int32 and never NaN or -0.
-      case 'ceil': return t.kind !== 'int' ? m.f64.ceil(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(m.f64.ceil(arg(0)))
-      case 'floor': return t.kind !== 'int' ? m.f64.floor(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(m.f64.floor(arg(0)))
-      case 'trunc': return t.kind !== 'int' ? m.f64.trunc(arg(0)) : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(arg(0))
-      case 'round': {
-        const r = m.call(ctx.helper('round'), [arg(0)], binaryen.f64)
-        return t.kind !== 'int' ? r : typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(r)
-      }
+        if (t.kind !== 'int') return roundF64(name, arg(0))
+        // An int result of a number operand: inference proved it in int32 and never NaN or -0.
+        return typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s_sat.f64(roundF64(name, arg(0)))
       case 'sqrt': return m.f64.sqrt(arg(0))
       case 'fround': return m.f64.promote(m.f32.demote(arg(0)))
       case 'imul': return m.i32.mul(toI32(e.args[0]), toI32(e.args[1]))
@@ -720,7 +722,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
             return arith(e.op, toI32(e.left), fullInt, toI32(e.right), fullInt, t)
           default:
             if (inst.checked.has(e)) {
-              const tree = inst.checked.get(e)?.fusable ? exactTree(e) : null
+              const tree = exactTree(e)
               if (tree) return fitsInt32(tree)
               return checkedInt(e.op, lower(e.left), lower(e.right), (rangeOf(typeOf(e.left))?.lo ?? -1) >= 0 && (rangeOf(typeOf(e.right))?.lo ?? -1) >= 0)
             }

@@ -3,6 +3,7 @@
 // call already runs wasm and the page never loads the compiler.
 
 import type { Assumptions, KernelMeta } from '@kiln/compiler'
+import { variantLabel } from './loader.js'
 import { checksum64 } from './store/checksum.js'
 
 export interface ArtifactRef {
@@ -91,18 +92,12 @@ export async function loadArtifacts(refs: ArtifactRef[], options: LoadOptions = 
       return { signature: r.signature, key: r.key, meta: r.meta, module: await WebAssembly.compile(bytes), ...(r.assume ? { assume: r.assume } : {}) }
     } catch (error) {
       const cause = error instanceof Error ? error.message : String(error)
-      const what = r.assume ? `${r.signature} [range variant ${guardsText(r.assume)}]` : r.signature
+      const what = r.assume ? `${r.signature} [range variant ${variantLabel(r.assume)}]` : r.signature
       const fallback = r.assume ? 'the general artifact serves its calls' : 'it runs as plain JS'
       console.error(`[kiln] KILN_ARTIFACT: kernel ${options.id ?? '(unnamed)'} ${what}: cannot use the artifact ${r.url}: ${cause}; ${fallback} (rebuild and redeploy the app)`)
       return { signature: r.signature, key: r.key, meta: r.meta, module: null, ...(r.assume ? { assume: r.assume } : {}) }
     }
   }))
-}
-
-/** A variant's guards in messages: `len≤16777216 p1∈[0,1024]`. */
-function guardsText(a: Assumptions): string {
-  const ranges = (a.intRanges ?? []).flatMap((r, i) => (r ? [`p${i}∈[${r[0]},${r[1]}]`] : []))
-  return [...(a.maxLength !== undefined ? [`len≤${a.maxLength}`] : []), ...ranges].join(' ')
 }
 
 /** What the plugin passes to kernel() in place of what the runtime would otherwise work out. */

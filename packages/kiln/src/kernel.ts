@@ -455,7 +455,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       if (v.ready) {
         const out = runVariant(e, cls, v, args)
         if (out !== NOT_RUN) {
-          if (v.ready && !v.bailed) noteRoute(e, cls, v, v.ready, args)
+          if (!v.bailed) noteRoute(e, cls, v, v.ready, args)
           return out
         }
       }

@@ -232,10 +232,10 @@ export class KernelMemory {
 
 let shared: KernelMemory | null = null
 
-/** The process-wide (or page-wide) kernel memory, created on first use. */
 /** The largest staging `callArena` keeps between calls. */
 const ARENA_MAX = 64 * 1024
 
+/** The process-wide (or page-wide) kernel memory, created on first use. */
 export function kernelMemory(): KernelMemory {
   return (shared ??= new KernelMemory())
 }

@@ -6,7 +6,6 @@
 import { relative, resolve } from 'node:path'
 import { defaultCacheDir, FileStore } from 'kiln'
 import { parseSignature } from '@kiln/compiler/signature'
-import { variantText } from '@kiln/compiler/key'
 import type { Plugin } from 'rollup'
 import type { DevEnvironment, ViteDevServer } from 'vite'
 import { compileAhead, compiledSignature } from './aot.js'
@@ -21,7 +20,7 @@ import { KernelIndex } from './kernelIndex.js'
 import { ModuleCache, type OriginalSource } from './moduleCache.js'
 import { resolveOptions, type KilnPluginOptions } from './options.js'
 import { readSignaturesFile, recordSignature, type SignaturesFile } from './signaturesFile.js'
-import { artifactData, artifactLabel, PluginError, transformKernels, type ArtifactMode } from './transform.js'
+import { artifactData, PluginError, signatureLabel, transformKernels, type ArtifactMode } from './transform.js'
 
 export type { KilnPluginOptions } from './options.js'
 export type { KernelUpdate, UpdateSummary } from './hotUpdate.js'
@@ -272,7 +271,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
             if (!compiled.has(c.key)) compiled.set(c.key, { key: c.key, binding: k.id.slice(k.id.lastIndexOf('#') + 1), wasm: c.wasm })
             let list = uses.get(c.key)
             if (!list) uses.set(c.key, (list = []))
-            list.push({ id: k.id, signature: artifactLabel(c) })
+            list.push({ id: k.id, signature: signatureLabel(c.signature, c.assume) })
           }
         }
         return { code: result.code, map: result.map }
@@ -362,8 +361,7 @@ export default function kiln(options: KilnPluginOptions = {}): Plugin & {
 function storedArtifact(store: FileStore, key: string): Artifact | null {
   const { entry } = store.getSync(key)
   if (!entry) return null
-  const { signature, assume } = entry.recipe
-  return { key, binding: entry.id.split('#').pop() ?? 'kernel', wasm: entry.wasm, uses: [{ id: entry.id, signature: assume ? `${signature} [${variantText(assume)}]` : signature }] }
+  return { key, binding: entry.id.split('#').pop() ?? 'kernel', wasm: entry.wasm, uses: [{ id: entry.id, signature: signatureLabel(entry.recipe.signature, entry.recipe.assume) }] }
 }
 
 /**

@@ -5,7 +5,7 @@
 // in Node) and a hot-update listener. Returns the code and what the dependency index records.
 
 import { relative } from 'node:path'
-import type { KernelMeta, SourceText } from '@kiln/compiler'
+import type { Assumptions, KernelMeta, SourceText } from '@kiln/compiler'
 import { variantText } from '@kiln/compiler/key'
 import { parseSignature } from '@kiln/compiler/signature'
 import { precompiledVariants, type FileStore } from 'kiln'
@@ -155,15 +155,15 @@ async function compileVariants(host: TransformHost, id: string, source: SourceTe
     const r = await compileAhead(host.store, host.pool(), { id, source, deps, signature, assume })
     // A variant the compiler rejects would only mean the general module serves its calls.
     if (!r.ok || same(r.wasm, general) || kept.some((k) => same(k.wasm, r.wasm))) continue
-    rows.push({ id, signature: `${signature} [${variantText(assume)}]`, bytes: r.wasm.length, ms: r.ms, hit: r.hit, variant: true })
+    rows.push({ id, signature: signatureLabel(signature, assume), bytes: r.wasm.length, ms: r.ms, hit: r.hit, variant: true })
     kept.push(compiledSignature(signature, r, assume))
   }
   return kept
 }
 
 /** How the manifest and the build report name a compiled signature (a variant with its guards). */
-export function artifactLabel(c: CompiledSignature): string {
-  return c.assume ? `${c.signature} [${variantText(c.assume)}]` : c.signature
+export function signatureLabel(signature: string, assume?: Assumptions): string {
+  return assume ? `${signature} [${variantText(assume)}]` : signature
 }
 
 /** The literal the runtime's `loadArtifacts` gets for one compiled signature. */
