@@ -8,6 +8,7 @@ import { cpSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { build, preview } from 'vite'
 import { chromium } from 'playwright-core'
+import { geomean, median } from './measure.mjs'
 
 const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 
@@ -42,10 +43,6 @@ export async function browserBench({ loads = 5, chromiumPath = '/usr/bin/chromiu
     await server.close()
     rmSync(dir, { recursive: true, force: true })
   }
-  const median = (xs) => {
-    const s = [...xs].sort((a, b) => a - b)
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-  }
   return runs[0].map((first, k) => {
     const rows = runs.map((r) => r[k])
     if (rows.some((r) => !r.same || r.tier !== 'aot')) throw new Error(`${first.name}: not precompiled, or not the same result as JS, in the page`)
@@ -61,7 +58,6 @@ export async function browserBench({ loads = 5, chromiumPath = '/usr/bin/chromiu
 }
 
 export function printBrowserBench(rows, check) {
-  const geomean = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)
   const range = (r) => `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})`
   console.log(`\nBrowser: the built playground in Chromium, precompiled (tier aot); JS time ÷ Kiln time, median (min–max) over page loads\n`)
   console.log(`${'kernel'.padEnd(12)}${'JS ms'.padStart(8)}  ${'page arrays (copied)'.padEnd(24)}${'alloc() arrays'.padEnd(24)}`)

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import kiln from '@kiln/vite'
 import { build } from 'vite'
+import { median } from './measure.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -70,7 +71,6 @@ async function analysisMs(dir, files) {
   return { ms: performance.now() - t0, kernels }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** One build in a fresh process (so no run inherits another's heap): its time in ms. */
 function buildInProcess(dir, mode) {

@@ -13,15 +13,12 @@ import { buildBench, measureBuilds } from './build-bench.mjs'
 import { compileKernel } from '@kiln/compiler'
 import { corpus, rng } from '../test/corpus/kernels.js'
 import { printRealCode, realCodeTable } from './real/run.mjs'
+import { printPeerTable, peerTable } from './peers/run.mjs'
+import { geomean, median, timeCall } from './measure.mjs'
 
 const SIZE = Number(process.env.KILN_BENCH_SIZE ?? 200_000)
 const quick = process.argv.includes('--quick')
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-const geomean = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)
 const fmt = (ms) => (ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3))
 
 function splitDeps(deps = {}) {
@@ -29,25 +26,6 @@ function splitDeps(deps = {}) {
   const constants = {}
   for (const [k, v] of Object.entries(deps)) (typeof v === 'function' ? (helpers[k] = v.toString()) : (constants[k] = v))
   return { helpers, constants }
-}
-
-/** Median time of `run()` after warm-up; `reset()` restores the inputs outside the timing. */
-function time(run, reset) {
-  const warm = quick ? 3 : 8
-  for (let i = 0; i < warm; i++) {
-    reset()
-    run()
-  }
-  const samples = []
-  const budget = quick ? 150 : 600
-  const started = performance.now()
-  while (samples.length < 5 || (performance.now() - started < budget && samples.length < 40)) {
-    reset()
-    const t0 = performance.now()
-    run()
-    samples.push(performance.now() - t0)
-  }
-  return median(samples)
 }
 
 const copyInto = (targets, sources) => targets.forEach((t, i) => ArrayBuffer.isView(t) && t.set(sources[i]))
@@ -80,6 +58,7 @@ async function kernelTable() {
     // One call starts the variant for these inputs' value ranges; wait for it before timing.
     k(...copiedArgs)
     await k.ready()
+    const time = (run, reset) => timeCall(run, reset, { quick, budgetMs: quick ? 150 : 600 })
     const js = time(() => c.fn(...jsArgs), () => copyInto(jsArgs, pristine))
     const zero = time(() => k(...zeroArgs), () => copyInto(zeroArgs, pristine))
     const copied = time(() => k(...copiedArgs), () => copyInto(copiedArgs, pristine))
@@ -156,6 +135,8 @@ for (const r of rows) {
 const real = await realCodeTable({ quick })
 console.log(`\nReal-style library code (bench/real): JS time ÷ Kiln time, through kernel(fn) with detected signatures\n`)
 printRealCode(real)
+// The same eight kernels through Kiln, AssemblyScript and jz (bench/peers).
+const peerRows = await peerTable({ quick })
 const gZero = geomean(rows.map((r) => r.speedZero))
 const gCopied = geomean(rows.map((r) => r.speedCopied))
 const minZero = rows.reduce((m, r) => (r.speedZero < m.speedZero ? r : m))
@@ -221,6 +202,8 @@ for (const d of dispatch) {
   const overhead = d.viaKernel - d.direct
   console.log(`  dispatch ${pad(d.what, 26, true)} ${d.viaKernel.toFixed(1)} ns/call via kernel, ${d.direct.toFixed(1)} ns direct: overhead ${overhead.toFixed(1)} ns  (target ≤ 150 ns: ${check(overhead <= 150)})`)
 }
+
+printPeerTable(peerRows, check)
 
 console.log(`\nCold start: a fresh Node process until its first compiled result (median ms; anchor: Bodo 4.61 s cold → 0.52 s cached, 8.9×)\n`)
 console.log(`${pad('kernel', 12, true)}${pad('no cache', 10)}${pad('warm store', 12)}${pad('floor', 8)}${pad('cold/warm', 11)}${pad('warm/floor', 12)}`)

@@ -5,42 +5,9 @@
 
 import { alloc, free, kernel, reserveMemory } from 'kiln'
 import { realCode, rng } from './kernels.js'
+import { geomean, same, timeCall } from '../measure.mjs'
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
-export const geomean = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)
-
-function time(run, reset, quick) {
-  for (let i = 0; i < (quick ? 3 : 8); i++) {
-    reset()
-    run()
-  }
-  const samples = []
-  const started = performance.now()
-  // Tiny calls are timed in batches, so the clock's resolution does not decide the figure.
-  let batch = 1
-  reset()
-  {
-    const t0 = performance.now()
-    run()
-    const once = performance.now() - t0
-    if (once < 0.05) batch = Math.ceil(0.05 / Math.max(once, 1e-4))
-  }
-  while (samples.length < 5 || (performance.now() - started < (quick ? 150 : 500) && samples.length < 40)) {
-    reset()
-    const t0 = performance.now()
-    for (let b = 0; b < batch; b++) run()
-    samples.push((performance.now() - t0) / batch)
-  }
-  return median(samples)
-}
-
-const same = (a, b) => {
-  if (ArrayBuffer.isView(a)) return a.length === b.length && a.every((x, i) => Object.is(x, b[i]))
-  return Object.is(a, b)
-}
+export { geomean }
 
 export async function realCodeTable({ size = 200_000, quick = false, only = null } = {}) {
   const rows = []
@@ -75,9 +42,9 @@ export async function realCodeTable({ size = 200_000, quick = false, only = null
     const reset = (xs) => () => xs.forEach((x, i) => ArrayBuffer.isView(x) && x.set(pristine[i]))
     k(...zero)
     await k.ready()
-    const js = time(() => c.fn(...jsArgs), reset(jsArgs), quick)
-    const zeroMs = time(() => k(...zero), reset(zero), quick)
-    const copiedMs = time(() => k(...copied), reset(copied), quick)
+    const js = timeCall(() => c.fn(...jsArgs), reset(jsArgs), { quick })
+    const zeroMs = timeCall(() => k(...zero), reset(zero), { quick })
+    const copiedMs = timeCall(() => k(...copied), reset(copied), { quick })
     zero.forEach((a) => ArrayBuffer.isView(a) && free(a))
     rows.push({ name: c.name, signature, variants: k.specializations(signature), js, zero: zeroMs, copied: copiedMs, speedZero: js / zeroMs, speedCopied: js / copiedMs })
   }
