@@ -7,6 +7,14 @@ import { describe, expect, test } from 'vitest'
 import { launchBrowser } from './support/browser.js'
 import { checkEveryTier, type Fixture } from './support/tiers.js'
 
+/** The compiler's own binaryen, to read the modules it emits as text. */
+async function compilersBinaryen(): Promise<{ readBinary(wasm: Uint8Array): { emitText(): string } }> {
+  const { createRequire } = await import('node:module')
+  const { fileURLToPath, pathToFileURL } = await import('node:url')
+  const path = createRequire(fileURLToPath(import.meta.resolve('@kiln/compiler'))).resolve('binaryen')
+  return (await import(pathToFileURL(path).href)).default
+}
+
 const EDGES = [NaN, 0, -0, Infinity, -Infinity, 1, -1, 0.5, -0.5, 2, 1e308, -1e308, 5e-324, -5e-324, 1e-160, 3.7, -3.7, 2147483648, 1.0000000000000002]
 
 /** What each inline exponent is lowered to, as the same IEEE operations in JS. */
@@ -285,6 +293,98 @@ describe('small counted loops are unrolled with the same meaning', () => {
     },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
+
+describe('bounds checked once per loop where the index is affine in the counter (bounds.ts)', () => {
+  const f64s = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => ((i * seed) % 17) - 8 + (i % 5 === 0 ? 0.5 : 0))
+  const fixtures: Fixture[] = [
+    {
+      // n larger than the arrays (reads past the end are undefined), n = 0, and the exact fit.
+      name: 'matmul with n that may not fit the arrays',
+      fn: function matmul(a: Float64Array, b: Float64Array, c: Float64Array, n: number) {
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0
+            for (let k = 0; k < n; k++) s += a[i * n + k] * b[k * n + j]
+            c[i * n + j] = s
+          }
+        }
+      },
+      signature: '(f64[], f64[], f64[], i32) => void',
+      argSets: [() => [f64s(9, 3), f64s(9, 5), new Float64Array(9), 3], () => [f64s(9, 3), f64s(7, 5), new Float64Array(8), 3], () => [f64s(4, 3), f64s(4, 5), new Float64Array(4), 0], () => [f64s(16, 3), f64s(16, 5), new Float64Array(16), 5]],
+    },
+    {
+      // Negative and past-the-end indices at either end of the range, a stride of 3, an
+      // initializer that assigns, and a loop that stops before its range leaves the array.
+      name: 'strides, offsets and an early exit',
+      fn: (a: Float64Array, out: Float64Array, lo: number, hi: number, stop: number) => {
+        let s = 0
+        let i = 0
+        for (i = lo; i < hi; i += 3) {
+          out[i - lo] = a[2 * i + 1] - a[i - 1]
+          if (i >= stop) break
+          s += a[hi - i] * 2
+        }
+        for (let j = 1; j <= a.length; j++) s += a[j - 1] + a[j]
+        return s + i
+      },
+      signature: '(f64[], f64[], i32, i32, i32) => f64',
+      argSets: [() => [f64s(20, 7), new Float64Array(10), 1, 9, 100], () => [f64s(20, 7), new Float64Array(3), 0, 12, 100], () => [f64s(20, 7), new Float64Array(10), 2, 40, 8], () => [f64s(5, 7), new Float64Array(2), -4, 3, 0]],
+    },
+    {
+      // Locals declared in the body stand for their initializers; one reassigned does not.
+      name: 'a 3×3 stencil through locals, with an unrolled inner loop',
+      fn: function stencil(src: Uint8ClampedArray, dst: Uint8ClampedArray, w: number, h: number) {
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            let s = 0
+            for (let dy = -1; dy <= 1; dy++) {
+              const yy = y + dy
+              for (let dx = -1; dx <= 1; dx++) {
+                const xx = x + dx
+                let t = yy * w
+                t += xx
+                s += src[yy * w + xx] + (src[t] | 0)
+              }
+            }
+            dst[y * w + x] = s / 18
+          }
+        }
+      },
+      signature: '(u8c[], u8c[], i32, i32) => void',
+      argSets: [() => [Uint8ClampedArray.from({ length: 30 }, (_, i) => i * 37), new Uint8ClampedArray(30), 6, 5], () => [Uint8ClampedArray.from({ length: 12 }, (_, i) => i * 91), new Uint8ClampedArray(12), 5, 3]],
+    },
+    {
+      // Int arrays in speculative modules: the fast copy drops the trap, the checked one keeps it.
+      name: 'int loads and stores, overflowing sums, out of bounds on some calls',
+      fn: (a: Int32Array, h: Int32Array, k: number) => {
+        let s = 0
+        for (let i = 0; i < a.length - k; i++) {
+          h[a[i] & 7] += a[i + k]
+          s += a[i * 2] | 0
+        }
+        return s
+      },
+      signature: '(i32[], i32[], i32) => f64',
+      argSets: [() => [Int32Array.from({ length: 12 }, (_, i) => i * 2147483 - 7), new Int32Array(8), 2], () => [Int32Array.from({ length: 6 }, (_, i) => 2147483647 - i), new Int32Array(8), -3], () => [new Int32Array(0), new Int32Array(8), 0]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+
+  test('a versioned loop is emitted twice: a checked copy and one without bounds checks', async () => {
+    const binaryen = await compilersBinaryen()
+    const loads = (index: string) => {
+      const r = compileKernel({ source: `(a, b, n) => { let s = 0; for (let i = 0; i < n; i++) s += a[${index}] * b[n - i]; return s }`, signature: '(f64[], f64[], i32) => f64', assume: { intRanges: [null, null, [1, 1024]] } })
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'))
+      const text = binaryen.readBinary(r.wasm).emitText()
+      return { loads: text.match(/f64\.load/g)?.length ?? 0, undefinedReads: text.match(/nan:0xbadf00d/g)?.length ?? 0 }
+    }
+    // With n in [1, 1024] (a range variant), i * 2 and n - i are ints affine in the counter: two
+    // copies, one with no undefined-on-out-of-bounds reads. i * i is not affine: it stays checked
+    // in both copies, while b[n - i] drops its check in one.
+    expect(loads('i * 2')).toEqual({ loads: 4, undefinedReads: 2 })
+    expect(loads('i * i')).toEqual({ loads: 4, undefinedReads: 3 })
+  })
 })
 
 describe('ranges that keep growing, and sums under ToInt32, in speculative modules', () => {

@@ -9,6 +9,7 @@ import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
 import { constantExponent, inlinePower } from './power.js'
 import { unrollPlan } from './unroll.js'
+import { emitGuard, versionPlan } from './bounds.js'
 import { elementInfo, type ElementTypeName } from './signature.js'
 import { boundsOf, f64, fullInt, mayBeUndefined, rangeOf, UNDEFINED_BITS, type Type } from './types.js'
 
@@ -87,6 +88,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   const varLocals: number[][] = inst.vars.map((t) => wasmParams(t).map(addLocal))
   const labels = new Map<BreakTarget, { brk: string; cont: string; top: string }>()
   let labelCounter = 0
+  /** Accesses proven in bounds by the entry test of the loop copy being lowered (bounds.ts). */
+  const unchecked = new Set<IndexExpr>()
 
   // Parameter entry: copy each wasm parameter into its var's locals, converting as needed.
   const entry: Ref[] = []
@@ -341,7 +344,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       const i = tempSet(lower(target.index), binaryen.i32)
       setup.push(i.set)
       idx = i.get
-      if (!inst.inBounds.has(target)) valid = () => m.i32.lt_u(i.get(), length())
+      if (!inst.inBounds.has(target) && !unchecked.has(target)) valid = () => m.i32.lt_u(i.get(), length())
     }
     if (constArr) {
       return {
@@ -896,13 +899,30 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           ])
         }
         const l = loopLabels(s)
-        const iteration = m.block(null, [
-          m.block(l.cont, [stmt(s.body)]),
-          s.update ? dropValue(s.update) : m.nop(),
-          s.test ? m.br(l.top, truthy(s.test)) : m.br(l.top),
-        ])
-        const loop = m.loop(l.top, iteration)
-        return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), s.test ? m.if(truthy(s.test), loop) : loop])
+        const rotated = (): Ref => {
+          const { cont, top } = loopLabels(s)
+          return m.loop(top, m.block(null, [
+            m.block(cont, [stmt(s.body)]),
+            s.update ? dropValue(s.update) : m.nop(),
+            s.test ? m.br(top, truthy(s.test)) : m.br(top),
+          ]))
+        }
+        const checkedLoop = rotated()
+        const version = s.test ? versionPlan(s, inst) : null
+        if (!version) return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), s.test ? m.if(truthy(s.test), checkedLoop) : checkedLoop])
+        // Versioned (see bounds.ts): one test on entry, then a copy whose proven accesses are unchecked.
+        const n = labelCounter++
+        labels.set(s, { brk: l.brk, cont: `cont${n}`, top: `top${n}` })
+        version.accesses.forEach((a) => unchecked.add(a))
+        const fastLoop = rotated()
+        version.accesses.forEach((a) => unchecked.delete(a))
+        const guard = emitGuard(version, {
+          m,
+          local: (v) => m.local.get(varLocals[v][0], binaryen.i32),
+          length: (v) => m.local.get(varLocals[v][1], binaryen.i32),
+          bound: (e) => lower(e),
+        }, inst)
+        return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), m.if(truthy(s.test!), m.if(guard, fastLoop, checkedLoop))])
       }
       case 'While': {
         const l = loopLabels(s)
