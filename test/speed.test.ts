@@ -3,6 +3,7 @@
 // int overflow), run in every tier on copied and zero-copy arrays.
 
 import { compileKernel, INLINE_EXPONENTS } from '@kiln/compiler'
+import { alloc, free, kernel } from 'kiln'
 import { describe, expect, test } from 'vitest'
 import { launchBrowser } from './support/browser.js'
 import { checkEveryTier, type Fixture } from './support/tiers.js'
@@ -384,6 +385,130 @@ describe('bounds checked once per loop where the index is affine in the counter 
     // in both copies, while b[n - i] drops its check in one.
     expect(loads('i * 2')).toEqual({ loads: 4, undefinedReads: 2 })
     expect(loads('i * i')).toEqual({ loads: 4, undefinedReads: 3 })
+  })
+})
+
+describe('two iterations at once in simd128 where they are independent (vectorize.ts)', () => {
+  const EDGE = [NaN, -0, 0, Infinity, -Infinity, 1e308, -1e308, 5e-324, 0.5, -2.5]
+  const f64s = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? EDGE[(i * seed) % EDGE.length] : ((i * seed) % 23) / 3 - 3))
+  const fixtures: Fixture[] = [
+    {
+      // Odd lengths leave one iteration to the scalar loop; NaN, -0 and infinities in every lane.
+      name: 'element-wise arithmetic, Math per lane and lane-wise, a ternary, odd and empty lengths',
+      fn: (a: Float64Array, b: Float64Array, out: Float64Array, k: number) => {
+        for (let i = 0; i < a.length; i++) {
+          const x = a[i]
+          const y = b[i] * k - 1
+          out[i] = x > y ? Math.sqrt(x) + Math.floor(y) : Math.min(x, y) / Math.max(-x, 0) - Math.abs(Math.trunc(x) - Math.ceil(y)) + Math.sin(x) * Math.atan2(y, x)
+        }
+      },
+      signature: '(f64[], f64[], f64[], f64) => void',
+      argSets: [() => [f64s(11, 3), f64s(11, 5), new Float64Array(11), 2], () => [f64s(10, 7), f64s(10, 2), new Float64Array(10), -0.5], () => [f64s(0, 1), f64s(0, 1), new Float64Array(0), 1], () => [f64s(1, 1), f64s(1, 1), new Float64Array(1), 3]],
+    },
+    {
+      // Stride 2 with offsets 0 and 1 is independent; i and i + 1 of one array is not (scalar).
+      name: 'interleaved stores, and neighbouring ones that must stay in order',
+      fn: (a: Float64Array, out: Float64Array, dep: Float64Array) => {
+        for (let i = 0; i < a.length; i++) {
+          out[2 * i] = a[i] * 2
+          out[2 * i + 1] = a[i] - out[2 * i]
+        }
+        for (let i = 0; i < a.length; i++) {
+          dep[i] = a[i] + 1
+          dep[i + 1] = dep[i] * 2
+        }
+      },
+      signature: '(f64[], f64[], f64[]) => void',
+      argSets: [() => [f64s(9, 3), new Float64Array(18), new Float64Array(10)], () => [f64s(8, 5), new Float64Array(16), new Float64Array(9)]],
+    },
+    {
+      // Each pixel's own escape loop: lanes leave at different trips (a break, and the test),
+      // a local read after the loop, masked ifs, and per-lane stores into clamped bytes and f32.
+      name: 'escape-time loops per pixel with break, if and stores of every width',
+      fn: function escape(out: Int32Array, bytes: Uint8ClampedArray, fl: Float32Array, w: number, h: number, maxIter: number) {
+        for (let py = 0; py < h; py++) {
+          for (let px = 0; px < w; px++) {
+            const x0 = (px / w) * 3.5 - 2.5
+            const y0 = (py / h) * 2 - 1
+            let x = 0
+            let y = 0
+            let iter = 0
+            let trap = 0
+            while (iter < maxIter) {
+              const xt = x * x - y * y + x0
+              y = 2 * x * y + y0
+              x = xt
+              if (x * x + y * y > 4) break
+              if (x < 0) trap += x
+              else trap -= 0.5
+              iter++
+            }
+            out[py * w + px] = iter
+            bytes[py * w + px] = trap * 7 + x
+            fl[py * w + px] = y / 3
+          }
+        }
+      },
+      signature: '(i32[], u8c[], f32[], i32, i32, i32) => void',
+      argSets: [() => [new Int32Array(35), new Uint8ClampedArray(35), new Float32Array(35), 7, 5, 40], () => [new Int32Array(16), new Uint8ClampedArray(16), new Float32Array(16), 4, 4, 0], () => [new Int32Array(9), new Uint8ClampedArray(9), new Float32Array(9), 3, 3, 1000]],
+    },
+    {
+      // An inner counted loop per lane, a lane-local sum read after it, int loads per lane.
+      name: 'an inner for loop per iteration with a data-dependent trip count',
+      fn: (counts: Int32Array, data: Float64Array, out: Float64Array) => {
+        for (let i = 0; i < counts.length; i++) {
+          let s = 0
+          const c = counts[i]
+          for (let k = 0; k < c; k++) {
+            s += (k + 1) * data[i]
+            if (s > 100) break
+          }
+          out[i] = s
+        }
+      },
+      signature: '(i32[], f64[], f64[]) => void',
+      argSets: [() => [Int32Array.of(0, 3, 1, 7, 2, 0, 5), f64s(7, 3), new Float64Array(7)], () => [Int32Array.of(4, 4), Float64Array.of(NaN, 50), new Float64Array(2)]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+
+  test('arrays that share memory run one iteration at a time, as JS does', async () => {
+    const shift = kernel(function shift(a: Float64Array, out: Float64Array) {
+      for (let i = 0; i < a.length; i++) out[i] = a[i] * 2 + 1
+    }, { signatures: ['(f64[], f64[]) => void'] })
+    await shift.ready()
+    for (const [from, to] of [[0, 1], [1, 0], [0, 0], [0, 8]]) {
+      const js = Float64Array.from({ length: 24 }, (_, i) => i * 1.5 - 4)
+      shift(js.subarray(from, from + 12), js.subarray(to, to + 12)) // JS tier or general module: warm-up
+      await shift.ready()
+      const want = Float64Array.from({ length: 24 }, (_, i) => i * 1.5 - 4)
+      ;((a: Float64Array, out: Float64Array) => { for (let i = 0; i < a.length; i++) out[i] = a[i] * 2 + 1 })(want.subarray(from, from + 12), want.subarray(to, to + 12))
+      const copied = Float64Array.from({ length: 24 }, (_, i) => i * 1.5 - 4)
+      shift(copied.subarray(from, from + 12), copied.subarray(to, to + 12))
+      expect(Array.from(copied)).toEqual(Array.from(want))
+      const zero = alloc(Float64Array, 24)
+      zero.set(Float64Array.from({ length: 24 }, (_, i) => i * 1.5 - 4))
+      shift(zero.subarray(from, from + 12), zero.subarray(to, to + 12))
+      expect(Array.from(zero)).toEqual(Array.from(want))
+      free(zero)
+    }
+    expect(shift.tier('(f64[], f64[])')).toBe('compiled')
+    expect(shift.specializations('(f64[], f64[])').some((v) => v.includes('simd'))).toBe(true)
+  })
+
+  test('the loops that qualify use simd128; reductions and carried values do not', () => {
+    const simd = (source: string, signature: string) => {
+      const r = compileKernel({ source, signature, assume: { maxLength: 1 << 24, simd: true } })
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'))
+      return r.meta.simd === true
+    }
+    expect(simd('(a, b) => { for (let i = 0; i < a.length; i++) b[i] = a[i] * 3 }', '(f64[], f64[]) => void')).toBe(true)
+    expect(simd('(a) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]; return s }', '(f64[]) => f64')).toBe(false)
+    expect(simd('(a) => { for (let i = 1; i < a.length; i++) a[i] += a[i - 1] }', '(f64[]) => void')).toBe(false)
+    expect(simd('(a, b) => { let t = 0; for (let i = 0; i < a.length; i++) { t = t * 0.5 + a[i]; b[i] = t } }', '(f64[], f64[]) => void')).toBe(false)
+    // Without the assumption nothing is vectorized.
+    const plain = compileKernel({ source: '(a, b) => { for (let i = 0; i < a.length; i++) b[i] = a[i] * 3 }', signature: '(f64[], f64[]) => void' })
+    expect(plain.ok && plain.meta.simd).toBeFalsy()
   })
 })
 

@@ -279,6 +279,10 @@ export function generate(seed, index) {
         out.push(op === '++' || op === '--' ? `${pad}${a.name}[${idx}]${op};` : `${pad}${a.name}[${idx}] ${op} ${g.num()};`)
         continue
       }
+      if (c < 0.5 && ctx.loopDepth === 0 && ctx.arrays.length && chance(0.3)) {
+        out.push(laneLoop(ctx, indent))
+        continue
+      }
       if (c < 0.58 && depth < 3) {
         use('if')
         const then = statements(scopeOf(ctx), int(1, 3), depth + 1, indent + 1)
@@ -347,6 +351,71 @@ export function generate(seed, index) {
       case 'numOrUndef': return chance(0.3) ? 'return' : `return ${g.num()}`
       case 'boolOrUndef': return chance(0.3) ? 'return' : `return ${g.bool()}`
     }
+  }
+
+  /**
+   * A loop whose iterations are independent, in the shape simd128 lanes take (vectorize.ts):
+   * element-wise reads, invariant scalars, Math, ternaries, an escape loop per iteration with a
+   * break, masked stores at stride 1 or 2. Reads past an end, or of the array it writes at
+   * another index, make it run one iteration at a time instead; the results must not differ.
+   */
+  function laneLoop(ctx, indent) {
+    const pad = '  '.repeat(indent)
+    const i = fresh('i')
+    const over = pick(ctx.arrays)
+    const target = pick(ctx.arrays)
+    const locals = []
+    use('lane loop')
+    const read = () => {
+      const a = pick(ctx.arrays)
+      const k = chance(0.85) ? 0 : int(-1, 2)
+      if (k !== 0) use('lane loop: neighbour read')
+      return `${a.name}[${i}${k > 0 ? ` + ${k}` : k < 0 ? ` - ${-k}` : ''}]`
+    }
+    const leaf = () => {
+      const c = r()
+      if (c < 0.35) return read()
+      if (c < 0.5 && locals.length) return pick(locals)
+      if (c < 0.62 && ctx.nums.length) return pick(ctx.nums).name
+      if (c < 0.7) return i
+      return numberLiteral(pick(EDGE_NUMBERS))
+    }
+    const num = (d) => {
+      const c = r()
+      if (d > 2 || c < 0.3) return leaf()
+      if (c < 0.65) return `(${num(d + 1)} ${pick(['+', '-', '*', '/'])} ${num(d + 1)})`
+      if (c < 0.78) { const f = pick(['sqrt', 'abs', 'floor', 'ceil', 'trunc', 'sin', 'exp']); use(`lane loop: Math.${f}`); return `Math.${f}(${num(d + 1)})` }
+      if (c < 0.86) return `Math.${pick(['min', 'max'])}(${num(d + 1)}, ${num(d + 1)})`
+      use('lane loop: ?:')
+      return `(${cond(d + 1)} ? ${num(d + 1)} : ${num(d + 1)})`
+    }
+    const cond = (d) => {
+      const c = r()
+      if (d > 2 || c < 0.6) return `(${num(d + 1)} ${pick(['<', '<=', '>', '>=', '===', '!=='])} ${num(d + 1)})`
+      if (c < 0.85) return `(${cond(d + 1)} ${pick(['&&', '||'])} ${cond(d + 1)})`
+      return `!${cond(d + 1)}`
+    }
+    const body = []
+    const t = fresh('t')
+    body.push(`const ${t} = ${num(0)};`)
+    locals.push(t)
+    if (chance(0.4)) {
+      use('lane loop: escape loop')
+      const n = fresh('n')
+      const z = fresh('z')
+      body.push(`let ${n} = 0;`, `let ${z} = ${t};`)
+      body.push(`while (${n} < ${int(0, 9)}) {`, `  ${z} = ${z} * ${z} * ${pick(['0.5', '-0.75', '1.25'])} + ${num(1)};`, `  if (${z} > 4 || ${z} < -4) break;`, `  ${n}++;`, '}')
+      locals.push(n, z)
+    }
+    const stride = chance(0.7) ? 1 : 2
+    if (stride === 2) use('lane loop: stride 2')
+    const index = (k) => (stride === 1 ? i : `2 * ${i} + ${k}`)
+    body.push(`${target.name}[${index(0)}] = ${num(0)};`)
+    if (chance(0.5)) {
+      use('lane loop: masked store')
+      body.push(`if (${cond(0)}) ${target.name}[${index(stride - 1)}] = ${num(0)};`)
+    }
+    return `${pad}for (let ${i} = 0; ${i} < ${over.name}.length; ${i}++) {\n${body.map((b) => `${pad}  ${b}`).join('\n')}\n${pad}}`
   }
 
   function loop(ctx, depth, indent, g) {

@@ -48,8 +48,12 @@ export interface GuardEmitter {
   bound(e: Expr): Ref
 }
 
-/** How to version `loop`, or null when it does not qualify or has nothing to prove. */
-export function versionPlan(loop: ForStmt, inst: Instance): VersionPlan | null {
+/**
+ * How to version `loop`, or null when it does not qualify or has nothing to prove. With
+ * `innerLoops`, a body may hold loops of its own (their counters are not invariant, so indices
+ * they move stay checked): for vectorized loops, which are emitted only once.
+ */
+export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false } = {}): VersionPlan | null {
   const func = inst.func
   const init = loop.init
   let counter: number | undefined
@@ -89,13 +93,24 @@ export function versionPlan(loop: ForStmt, inst: Instance): VersionPlan | null {
       case 'If': walkExpr(s.test); walkStmt(s.then); if (s.else) walkStmt(s.else); return
       case 'For': {
         const plan = unrollPlan(s, func)
-        if (!plan || !isIntVar(plan.v)) { ok = false; return }
-        ranges.set(plan.v, { kind: 'const', lo: plan.values[0], hi: plan.values[plan.values.length - 1] })
-        declared.add(plan.v)
+        if (plan && isIntVar(plan.v)) {
+          ranges.set(plan.v, { kind: 'const', lo: plan.values[0], hi: plan.values[plan.values.length - 1] })
+          declared.add(plan.v)
+          walkStmt(s.body)
+          return
+        }
+        if (!innerLoops) { ok = false; return }
+        if (s.init) walkStmt(s.init)
+        if (s.test) walkExpr(s.test)
+        if (s.update) walkExpr(s.update)
         walkStmt(s.body)
         return
       }
-      case 'While': case 'DoWhile': ok = false; return
+      case 'While': case 'DoWhile':
+        if (!innerLoops) { ok = false; return }
+        walkExpr(s.test)
+        walkStmt(s.body)
+        return
       case 'Block': if (s.label) ok = false; else s.body.forEach(walkStmt); return
       case 'ExprStmt': walkExpr(s.expr); return
       case 'Return': if (s.value) walkExpr(s.value); return

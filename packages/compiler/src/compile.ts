@@ -49,6 +49,11 @@ export interface Assumptions {
    * was compiled so. @default false
    */
   trapOutOfBounds?: boolean
+  /**
+   * The engine runs wasm simd128: independent loop iterations may run two at a time
+   * (vectorize.ts). `meta.simd` says whether any did. @default false
+   */
+  simd?: boolean
 }
 
 export interface ParamMeta {
@@ -93,6 +98,8 @@ export interface KernelMeta {
    * mattered): a load out of bounds, or integer arithmetic whose JS result is not an int32.
    */
   speculative: boolean
+  /** Whether the module uses wasm simd128 (compiled with `simd`, and some loop qualified). */
+  simd?: boolean
   compiler: CompilerIdentity
 }
 
@@ -213,7 +220,7 @@ function compileChecked(input: CompileInput): CompileResult {
 
   const optimizeLevel = input.optimizeLevel ?? DEFAULT_OPTIMIZE_LEVEL
   const rootAbi = signature.params.map(abiOf)
-  const out = emitWasm({ instances, root, rootAbi, constants, optimizeLevel })
+  const out = emitWasm({ instances, root, rootAbi, constants, optimizeLevel, simd: input.assume?.simd ?? false })
   const meta: KernelMeta = {
     exportName: 'kernel',
     signature: formatSignature({ params: signature.params, result }),
@@ -231,6 +238,7 @@ function compileChecked(input: CompileInput): CompileResult {
     ...(out.undefinedKeys.length > 0 ? { undefinedKeys: out.undefinedKeys } : {}),
     variant: variantText(input.assume),
     speculative: instances.some((i) => i.speculated.size > 0 || i.checked.size > 0),
+    ...(out.simd ? { simd: true } : {}),
     compiler: compilerIdentity(optimizeLevel),
   }
   return { ok: true, wasm: out.wasm, meta, diagnostics: [], sources }

@@ -18,6 +18,8 @@ export interface EmitInput {
   rootAbi: binaryen.Type[][]
   constants: ReadonlyMap<string, ConstValue>
   optimizeLevel: number
+  /** Whether loops may run two iterations at once in simd128 (vectorize.ts). */
+  simd: boolean
 }
 
 export interface EmitOutput {
@@ -33,12 +35,14 @@ export interface EmitOutput {
    * be undefined): each has exported globals `__kiln_undefined_state_<i>` and `__kiln_undefined_value_<i>`.
    */
   undefinedKeys: number[]
+  /** Whether the module uses simd128 (engines without it need the module compiled without). */
+  simd: boolean
 }
 
 export function emitWasm(input: EmitInput): EmitOutput {
   const m = new binaryen.Module()
   try {
-    m.setFeatures(features)
+    m.setFeatures(input.simd ? features | binaryen.Features.SIMD128 : features)
     // Binaryen binds loads and stores to the memory when they are built, so the (imported)
     // memory and its constant segment are set up before any function is lowered.
     const constLayout = new Map<string, { offset: number; length: number }>()
@@ -60,9 +64,14 @@ export function emitWasm(input: EmitInput): EmitOutput {
     const mathImports = new Map<string, { name: string; arity: number }>()
     const access = new Map<Instance, Map<number, Set<'read' | 'write'>>>()
     const undefinedKeys = new Set<number>()
+    let usedSimd = false
 
     const ctx: ModuleContext = {
       m,
+      simd: input.simd,
+      noteSimd() {
+        usedSimd = true
+      },
       constants: input.constants,
       constBase: 'kiln.constBase',
       helper(name) {
@@ -133,6 +142,7 @@ export function emitWasm(input: EmitInput): EmitOutput {
       })),
       constBytes,
       undefinedKeys: [...undefinedKeys].sort((a, b) => a - b),
+      simd: usedSimd,
     }
   } finally {
     m.dispose()

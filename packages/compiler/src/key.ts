@@ -18,7 +18,7 @@ export interface KeyInput {
   signature: string
   optimizeLevel?: number
   /** The guarded ranges of a specialized variant (see compileKernel's `assume`). */
-  assume?: { maxLength?: number; intRanges?: ([number, number] | null)[]; trapOutOfBounds?: boolean }
+  assume?: { maxLength?: number; intRanges?: ([number, number] | null)[]; trapOutOfBounds?: boolean; simd?: boolean }
   /** Overrides of the compiler identity, for tools that reason about other compilers. */
   compiler?: Partial<CompilerIdentity>
 }
@@ -145,6 +145,7 @@ export function variantText(assume: KeyInput['assume']): string {
   if (assume.maxLength !== undefined) parts.push(`len≤${assume.maxLength}`)
   assume.intRanges?.forEach((r, i) => r && parts.push(`p${i}∈[${r[0]},${r[1]}]`))
   if (assume.trapOutOfBounds) parts.push('trap-oob')
+  if (assume.simd) parts.push('simd')
   return parts.join(' ')
 }
 

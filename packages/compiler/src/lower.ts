@@ -10,6 +10,7 @@ import { mathConstants, mathFunctions } from './math.js'
 import { constantExponent, inlinePower } from './power.js'
 import { unrollPlan } from './unroll.js'
 import { emitGuard, versionPlan } from './bounds.js'
+import { emitDisjoint, emitLanes, lanePlan, type LaneEmitter } from './vectorize.js'
 import { elementInfo, type ElementTypeName } from './signature.js'
 import { boundsOf, f64, fullInt, mayBeUndefined, rangeOf, UNDEFINED_BITS, type Type } from './types.js'
 
@@ -37,6 +38,10 @@ export interface ModuleContext {
    * `value`, 2 the value undefined) and the number. Requesting them exports them.
    */
   undefinedKey(origin: number): { state: string; value: string }
+  /** Whether loops may be vectorized (simd128). */
+  simd: boolean
+  /** Records that the module uses simd128. */
+  noteSimd(): void
 }
 
 /** wasm type of a value type. */
@@ -871,6 +876,26 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     return x
   }
 
+  function laneEmitter(): LaneEmitter {
+    return {
+      m,
+      addLocal,
+      scalarLocal: (v) => ({ index: varLocals[v][0], type: wasmType(inst.vars[v]) }),
+      array: (v) => {
+        const t = inst.vars[v]
+        if (t.kind !== 'array') throw new Error('internal: not an array')
+        return { ptr: varLocals[v][0], len: varLocals[v][1], element: t.element }
+      },
+      loadElement,
+      storeElement,
+      mathImport: (name, arity) => ctx.mathImport(name, arity),
+      constantValue: (name) => {
+        const c = ctx.constants.get(name)
+        return typeof c === 'number' ? c : typeof c === 'boolean' ? Number(c) : null
+      },
+    }
+  }
+
   function stmts(list: readonly Stmt[]): Ref {
     return m.block(null, list.map(stmt))
   }
@@ -907,10 +932,20 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
             s.test ? m.br(top, truthy(s.test)) : m.br(top),
           ]))
         }
+        const labelsBefore = new Set(labels.keys())
         const checkedLoop = rotated()
-        const version = s.test ? versionPlan(s, inst) : null
+        // A loop with loops inside is versioned only to be vectorized (its copies are not nested twice).
+        let version = s.test ? versionPlan(s, inst) : null
+        let lanes = version && ctx.simd ? lanePlan(s, inst, version) : null
+        if (!version && s.test && ctx.simd) {
+          version = versionPlan(s, inst, { innerLoops: true })
+          lanes = version && lanePlan(s, inst, version)
+          if (!lanes) version = null
+        }
         if (!version) return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), s.test ? m.if(truthy(s.test), checkedLoop) : checkedLoop])
         // Versioned (see bounds.ts): one test on entry, then a copy whose proven accesses are unchecked.
+        // Loops inside get fresh labels in that copy.
+        for (const key of labels.keys()) if (!labelsBefore.has(key)) labels.delete(key)
         const n = labelCounter++
         labels.set(s, { brk: l.brk, cont: `cont${n}`, top: `top${n}` })
         version.accesses.forEach((a) => unchecked.add(a))
@@ -922,7 +957,16 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
           length: (v) => m.local.get(varLocals[v][1], binaryen.i32),
           bound: (e) => lower(e),
         }, inst)
-        return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), m.if(truthy(s.test!), m.if(guard, fastLoop, checkedLoop))])
+        let fast = fastLoop
+        if (lanes) {
+          // Two iterations at a time while both are in range (vectorize.ts), then the rest one by one.
+          ctx.noteSimd()
+          const env = laneEmitter()
+          const vector = emitLanes(lanes, s, inst, env, () => lower((s.test as Extract<Expr, { kind: 'Binary' }>).right), `lanes${labelCounter++}`)
+          const disjoint = emitDisjoint(lanes, env)
+          fast = m.block(null, [disjoint ? m.if(disjoint, vector) : vector, m.if(truthy(s.test!), fastLoop)])
+        }
+        return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), m.if(truthy(s.test!), m.if(guard, fast, checkedLoop))])
       }
       case 'While': {
         const l = loopLabels(s)

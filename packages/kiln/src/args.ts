@@ -144,9 +144,11 @@ export function variantAssumptions(params: readonly ParamType[], cls: number): {
  * in [1, 65536]; when only some are declared integers (`(u8c[], i32, f64)`: a width and a
  * scale), those in [1, 65536]; and arrays up to VARIANT_MAX_LENGTH with scalars as they come.
  * All speculate that integer loads are in bounds: after a trap, the general artifact serves the
- * call. (The build drops a variant whose code is the same as one before it.)
+ * call. Each comes first for engines with wasm simd128, then without (the runtime skips the
+ * first where simd128 is missing). (The build drops a variant whose code is the same as one
+ * before it, and a simd128 one that vectorized nothing.)
  */
-export function precompiledVariants(params: readonly ParamType[]): { maxLength: number; intRanges: ([number, number] | null)[]; trapOutOfBounds: boolean }[] {
+export function precompiledVariants(params: readonly ParamType[]): { maxLength: number; intRanges: ([number, number] | null)[]; trapOutOfBounds: boolean; simd?: boolean }[] {
   const numeric = params.map((p) => p.kind === 'scalar' && p.type !== 'bool')
   const integer = params.map((p) => p.kind === 'scalar' && (p.type === 'i32' || p.type === 'u32'))
   const ranged = (which: boolean[], r: [number, number]) => ({ maxLength: VARIANT_MAX_LENGTH, intRanges: which.map((n) => (n ? r : null)), trapOutOfBounds: true })
@@ -154,5 +156,5 @@ export function precompiledVariants(params: readonly ParamType[]): { maxLength: 
   if (numeric.some(Boolean)) out.push(ranged(numeric, [1, 1024]), ranged(numeric, [1, 65536]))
   if (integer.some(Boolean) && integer.some((x, i) => x !== numeric[i])) out.push(ranged(integer, [1, 65536]))
   out.push(ranged(params.map(() => false), [0, 0]))
-  return out
+  return out.flatMap((a) => [{ ...a, simd: true }, a])
 }

@@ -4,6 +4,7 @@
 
 import type { Assumptions, KernelMeta } from '@kiln/compiler'
 import { variantLabel } from './loader.js'
+import { simdSupported } from './features.js'
 import { checksum64 } from './store/checksum.js'
 
 export interface ArtifactRef {
@@ -84,6 +85,8 @@ async function readBytes(url: string, timeout: number): Promise<ArrayBuffer> {
 export async function loadArtifacts(refs: ArtifactRef[], options: LoadOptions = {}): Promise<AotModule[]> {
   const timeout = options.timeout ?? 5000
   return Promise.all(refs.map(async (r): Promise<AotModule> => {
+    // Built for engines with simd128 (its twin without follows it): not fetched where it is missing.
+    if (r.assume?.simd && !simdSupported()) return { signature: r.signature, key: r.key, meta: r.meta, module: null, assume: r.assume }
     try {
       const asset = await readAsset(r.url, timeout)
       if (r.offset + r.length > asset.byteLength) throw new Error(`the asset is truncated (${asset.byteLength} bytes, needs ${r.offset + r.length})`)

@@ -6,6 +6,7 @@ import { formatParams, parseSignature, SignatureError, type ParamType, type Resu
 import { argsMatch, coerceArgs, coerceResult, detectParams, needsCoercion, noSignatureError, variantAssumptions, variantClass } from './args.js'
 import { loadArtifacts, type AotModule, type ArtifactRef, type PluginData } from './artifacts.js'
 import { KilnError } from './errors.js'
+import { simdSupported } from './features.js'
 import { plainFunction, registerHot } from './hot.js'
 import { compileKernelModule, compileSync, instantiateKernel, instantiateKernelSync, isStoredSync, requestKey, variantLabel, type KernelSource, type ModuleRequest, type ReadyKernel, type UndefinedKey } from './loader.js'
 import { kernelMemory, type TypedArray, type TypedArrayConstructor } from './memory.js'
@@ -330,7 +331,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
    */
   const startVariant = (e: Entry, cls: number, safe: boolean): Variant => {
     const v: Variant = { ready: null, pending: Promise.resolve(), safe: null, bailed: false, failed: false }
-    const req = request(e, { ...variantAssumptions(e.params, cls), trapOutOfBounds: !safe })
+    const req = request(e, { ...variantAssumptions(e.params, cls), trapOutOfBounds: !safe, ...(simdSupported() ? { simd: true } : {}) })
     const arrive = (ready: ReadyKernel): Promise<void> | undefined => {
       v.ready = ready
       useReady(e, ready)

@@ -120,7 +120,7 @@ function logLookup(req: ModuleRequest, outcome: string): void {
 
 export function variantLabel(a: Assumptions): string {
   const ranges = (a.intRanges ?? []).flatMap((r, i) => (r ? [`p${i}∈[${r[0]},${r[1]}]`] : []))
-  return [...ranges, a.trapOutOfBounds ? 'speculative' : 'safe'].join(' ')
+  return [...ranges, a.trapOutOfBounds ? 'speculative' : 'safe', ...(a.simd ? ['simd128'] : [])].join(' ')
 }
 
 /** The cache key of a request (loads the key module, not the compiler, where it is not loaded). */

@@ -153,8 +153,9 @@ async function compileVariants(host: TransformHost, id: string, source: SourceTe
   const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
   for (const assume of precompiledVariants(parseSignature(signature).params)) {
     const r = await compileAhead(host.store, host.pool(), { id, source, deps, signature, assume })
-    // A variant the compiler rejects would only mean the general module serves its calls.
-    if (!r.ok || same(r.wasm, general) || kept.some((k) => same(k.wasm, r.wasm))) continue
+    // A variant the compiler rejects would only mean the general module serves its calls; one for
+    // simd128 that vectorized nothing is its twin without (next).
+    if (!r.ok || (assume.simd && !r.meta.simd) || same(r.wasm, general) || kept.some((k) => same(k.wasm, r.wasm))) continue
     rows.push({ id, signature: signatureLabel(signature, assume), bytes: r.wasm.length, ms: r.ms, hit: r.hit, variant: true })
     kept.push(compiledSignature(signature, r, assume))
   }

@@ -1,0 +1,647 @@
+// Two iterations at once in wasm simd128 (f64x2 lanes), with results bit-identical to running
+// them one after the other. A loop qualifies when its iterations are independent:
+//
+//   - it is the unchecked copy of a versioned loop (bounds.ts), step 1, no break/continue/return
+//     of its own, no helper calls, and it assigns no local declared outside it (an accumulator
+//     such as `s += a[i]` is a reduction, which this never reorders);
+//   - each array it writes is indexed with the same stride in the counter by every access to it,
+//     and the accesses' constant offsets are closer together than that stride, so two iterations
+//     never touch one element; arrays that may share memory are told apart by a test of their
+//     byte ranges on entry.
+//
+// Each lane then computes exactly the scalar operations of its iteration, in the same order:
+// IEEE arithmetic, sqrt, floor/ceil/trunc, min/max and comparisons are lane-wise in simd128
+// with the scalar results; the other Math functions are called once per lane. Inner loops
+// (a Mandelbrot pixel's escape loop) run while any lane is active, each lane's locals changing
+// only while it is (bitselect); `if` becomes masks. Loads and stores of f64 at a stride of 1 are
+// v128 loads and stores, the rest one element per lane. Numbers are f64 lanes throughout: an
+// int value is exact in an f64, so a lane holds the JS value whatever the scalar code's
+// representation.
+
+import binaryen from 'binaryen'
+import type { Expr, ForStmt, IndexExpr, LoopStmt, Stmt } from './ast.js'
+import type { VersionPlan } from './bounds.js'
+import type { Instance } from './infer.js'
+import { mathConstants, mathFunctions } from './math.js'
+import type { ElementTypeName } from './signature.js'
+import type { Type } from './types.js'
+import { unrollPlan } from './unroll.js'
+
+type Ref = binaryen.ExpressionRef
+
+/** Math functions with a lane-wise simd128 instruction (same result as the scalar one). */
+const laneMath = new Set(['sqrt', 'abs', 'floor', 'ceil', 'trunc'])
+/** Statements and expressions in a vectorized body, at most. */
+const MAX_NODES = 400
+
+export interface LanePlan {
+  counter: number
+  /** Locals declared inside the loop: one v128 each. */
+  laneVars: Set<number>
+  /** Inner loops that run with lane masks (not unrolled). */
+  innerLoops: Set<LoopStmt>
+  /** Array pairs that must not share memory: [written, other]. */
+  disjoint: [number, number][]
+  /**
+   * Per inner loop, the lane locals read only inside it: a lane that has left the loop never
+   * reads them again, so they are assigned without keeping its old value.
+   */
+  loopLocal: Map<LoopStmt, Set<number>>
+}
+
+/** What emitting lanes needs from the scalar lowering. */
+export interface LaneEmitter {
+  m: binaryen.Module
+  addLocal(t: binaryen.Type): number
+  /** The scalar local of a var (i32 for int, f64 for numbers). */
+  scalarLocal(v: number): { index: number; type: binaryen.Type }
+  array(v: number): { ptr: number; len: number; element: ElementTypeName }
+  loadElement(element: ElementTypeName, addr: Ref): { ref: Ref; type: Type }
+  storeElement(element: ElementTypeName, addr: Ref, value: Ref, t: Type): Ref
+  mathImport(name: string, arity: number): string
+  /** The module constant's number (scalar constants only). */
+  constantValue(name: string): number | null
+}
+
+const f64t: Type = { kind: 'f64' }
+
+/** Whether `loop` (already versioned by `version`) can run two iterations at once. */
+export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): LanePlan | null {
+  const func = inst.func
+  const counter = version.counter
+  if (loop.update?.kind !== 'Update' && !(loop.update?.kind === 'Assign' && loop.update.value.kind === 'Num' && loop.update.value.value === 1)) return null
+  const assigned = func.assignedInLoop.get(loop) ?? new Map<number, number>()
+  const laneVars = new Set<number>()
+  const innerLoops = new Set<LoopStmt>()
+  const unrolled = new Set<number>()
+  const unrolledRange = new Map<number, [number, number]>()
+  const accesses: { e: IndexExpr; write: boolean }[] = []
+  /** The inner loops around the expression being looked at, and each lane local's reads' loops. */
+  const innerStack: LoopStmt[] = []
+  const reads = new Map<number, LoopStmt[][]>()
+  let nodes = 0
+  const varId = (e: Expr): number | null => {
+    if (e.kind !== 'Name') return null
+    const b = func.names.get(e)
+    return b?.kind === 'var' ? b.id : null
+  }
+  const numeric = (t: Type | null | undefined): boolean => t?.kind === 'f64' || t?.kind === 'int' || t?.kind === 'maybeNum'
+  const laneVar = (v: number): boolean => {
+    if (inst.wrapped.has(v) || !numeric(inst.vars[v])) return false
+    laneVars.add(v)
+    return true
+  }
+
+  const stmt = (s: Stmt, inner: LoopStmt | null): boolean => {
+    nodes++
+    switch (s.kind) {
+      case 'Let': return s.decls.every((d) => laneVar(func.decls.get(d)!) && value(d.init))
+      case 'If': return cond(s.test) && stmt(s.then, inner) && (!s.else || stmt(s.else, inner))
+      case 'Block': return !s.label && s.body.every((x) => stmt(x, inner))
+      case 'Empty': return true
+      case 'ExprStmt': return effect(s.expr)
+      case 'Break': return inner !== null && func.jumps.get(s) === inner
+      case 'For': {
+        const plan = unrollPlan(s, func)
+        if (plan) {
+          unrolled.add(plan.v)
+          unrolledRange.set(plan.v, [plan.values[0], plan.values[plan.values.length - 1]])
+          return stmt(s.body, inner)
+        }
+        innerLoops.add(s)
+        if (s.init && !stmt(s.init, inner)) return false
+        innerStack.push(s)
+        const ok = (!s.test || cond(s.test)) && (!s.update || effect(s.update)) && stmt(s.body, s)
+        innerStack.pop()
+        return ok
+      }
+      case 'While': case 'DoWhile': {
+        innerLoops.add(s)
+        innerStack.push(s)
+        const ok = cond(s.test) && stmt(s.body, s)
+        innerStack.pop()
+        return ok
+      }
+      case 'Continue': case 'Return': return false
+    }
+  }
+  // A statement-level assignment or update: of a lane local, or a store.
+  const effect = (e: Expr): boolean => {
+    nodes++
+    if (e.kind === 'Assign') {
+      if (e.target.kind === 'Name') {
+        const v = varId(e.target)
+        if (v === null || !laneVars.has(v)) return false
+        if (e.op !== '=' && !['+=', '-=', '*=', '/='].includes(e.op)) return false
+        return value(e.value)
+      }
+      if (e.op !== '=') return false
+      accesses.push({ e: e.target, write: true })
+      return index(e.target) && value(e.value)
+    }
+    if (e.kind === 'Update') {
+      const v = e.target.kind === 'Name' ? varId(e.target) : null
+      return v !== null && laneVars.has(v)
+    }
+    return false
+  }
+  const index = (e: IndexExpr): boolean => {
+    const v = varId(e.object)
+    if (v === null || inst.vars[v].kind !== 'array') return false
+    // Inside an inner loop, lanes that have left it run on with stale locals: only indices the
+    // entry test proved for every iteration are safe there.
+    if (!version.accesses.has(e) && (!inst.inBounds.has(e) || innerStack.length > 0)) return false
+    return inst.types.get(e.index)?.kind === 'int' && value(e.index)
+  }
+  const value = (e: Expr): boolean => {
+    nodes++
+    if (!numeric(inst.types.get(e))) return false
+    switch (e.kind) {
+      case 'Num': return true
+      case 'Name': {
+        const b = func.names.get(e)
+        if (b?.kind === 'builtin') return true
+        if (b?.kind === 'const') return true
+        if (b?.kind !== 'var') return false
+        const v = b.id
+        if (laneVars.has(v)) {
+          if (!reads.has(v)) reads.set(v, [])
+          reads.get(v)!.push([...innerStack])
+          return true
+        }
+        if (v === counter || unrolled.has(v)) return true
+        return !assigned.has(v) && !inst.wrapped.has(v) && numeric(inst.vars[v])
+      }
+      case 'Member': return e.property === 'length' || e.object.name === 'Math'
+      case 'Index':
+        accesses.push({ e, write: false })
+        return index(e)
+      case 'Unary': return (e.op === '-' || e.op === '+') && value(e.arg)
+      case 'Binary': return ['+', '-', '*', '/'].includes(e.op) && value(e.left) && value(e.right)
+      case 'Cond': return cond(e.test) && value(e.then) && value(e.else)
+      case 'Call': {
+        if (!e.mathName) return false
+        const info = mathFunctions.get(e.mathName)
+        if (!info) return false
+        if (e.mathName === 'min' || e.mathName === 'max') return e.args.length === 2 && e.args.every(value)
+        if (!laneMath.has(e.mathName) && (info.lowering !== 'import' || e.mathName === 'random' || e.mathName === 'pow' || info.arity < 0)) return false
+        return e.args.length === info.arity && e.args.every(value)
+      }
+      default: return false
+    }
+  }
+  const cond = (e: Expr): boolean => {
+    nodes++
+    switch (e.kind) {
+      case 'Binary':
+        if (['<', '<=', '>', '>=', '===', '!==', '==', '!='].includes(e.op)) return value(e.left) && value(e.right)
+        return value(e)
+      case 'Logical': return e.op !== '??' && cond(e.left) && cond(e.right)
+      case 'Unary': return e.op === '!' ? cond(e.arg) : value(e)
+      case 'Bool': return true
+      default: return value(e)
+    }
+  }
+
+  if (!stmt(loop.body, null) || nodes > MAX_NODES) return null
+  // A local declared outside and assigned inside carries a value from one iteration to the next.
+  for (const v of assigned.keys()) if (v !== counter && !laneVars.has(v) && !unrolled.has(v)) return null
+
+  // Writes: per array, every access at one stride in the counter, offsets closer than it.
+  const written = new Set(accesses.filter((a) => a.write).map((a) => varId(a.e.object)!))
+  for (const w of written) {
+    const forms = accesses.filter((a) => varId(a.e.object) === w).map((a) => strideForm(a.e.index))
+    if (forms.some((f) => f === null)) return null
+    const stride = forms[0]!.stride
+    if (stride <= 0 || forms.some((f) => f!.stride !== stride || f!.rest !== forms[0]!.rest)) return null
+    if (Math.max(...forms.map((f) => f!.hi)) - Math.min(...forms.map((f) => f!.lo)) >= stride) return null
+  }
+  const arrays = new Set(accesses.map((a) => varId(a.e.object)!))
+  const disjoint: [number, number][] = []
+  for (const w of written) for (const o of arrays) if (o !== w && !(written.has(o) && o < w)) disjoint.push([w, o])
+  const loopLocal = new Map<LoopStmt, Set<number>>()
+  for (const l of innerLoops) loopLocal.set(l, new Set([...laneVars].filter((v) => (reads.get(v) ?? []).every((stack) => stack.includes(l)))))
+  return { counter, laneVars, innerLoops, disjoint, loopLocal }
+
+  /**
+   * `e` as stride × counter + rest + an offset in [lo, hi]: rest a canonical text of the
+   * invariant part, the offset constants and unrolled counters' ranges; null when the counter
+   * enters other than linearly with a constant stride.
+   */
+  function strideForm(e: Expr): { stride: number; rest: string; lo: number; hi: number } | null {
+    const p = poly(e)
+    if (!p) return null
+    let stride = 0
+    let lo = 0
+    let hi = 0
+    const rest: string[] = []
+    for (const [key, c] of p) {
+      const leaves = key.split('*')
+      if (key === 'i') stride += c
+      else if (key === '') { lo += c; hi += c }
+      else if (leaves.includes('i')) return null
+      else if (leaves.length === 1 && key.startsWith('u')) {
+        const [a, b] = unrolledRange.get(Number(key.slice(1)))!
+        lo += Math.min(c * a, c * b)
+        hi += Math.max(c * a, c * b)
+      } else if (leaves.some((l) => l.startsWith('u'))) return null
+      else rest.push(`${c}·${key}`)
+    }
+    return { stride, rest: rest.sort().join('+'), lo, hi }
+  }
+  /** A polynomial over the counter ('i') and invariant leaves; monomials keyed by sorted leaf names. */
+  function poly(e: Expr): Map<string, number> | null {
+    switch (e.kind) {
+      case 'Num': return Number.isInteger(e.value) ? new Map([['', e.value]]) : null
+      case 'Member': return e.property === 'length' ? new Map([[`len:${e.object.name}`, 1]]) : null
+      case 'Name': {
+        const v = varId(e)
+        if (v === null) return null
+        if (v === counter) return new Map([['i', 1]])
+        if (unrolled.has(v)) return new Map([[`u${v}`, 1]])
+        if (laneVars.has(v)) {
+          const init = func.vars[v].init
+          return func.vars[v].assignments === 1 && init ? poly(init) : null
+        }
+        return assigned.has(v) ? null : new Map([[`v${v}`, 1]])
+      }
+      case 'Binary': {
+        const l = poly(e.left)
+        const r = poly(e.right)
+        if (!l || !r) return null
+        const out = new Map<string, number>()
+        const add = (k: string, c: number) => out.set(k, (out.get(k) ?? 0) + c)
+        if (e.op === '+' || e.op === '-') {
+          for (const [k, c] of l) add(k, c)
+          for (const [k, c] of r) add(k, e.op === '+' ? c : -c)
+        } else if (e.op === '*') {
+          for (const [a, ca] of l) for (const [b, cb] of r) add([...a.split('*'), ...b.split('*')].filter(Boolean).sort().join('*'), ca * cb)
+        } else return null
+        for (const [k, c] of out) if (c === 0) out.delete(k)
+        return out
+      }
+      default: return null
+    }
+  }
+}
+
+/**
+ * The vectorized loop: while two iterations remain (counter + 1 within the test), both at
+ * once; the caller then runs the scalar loop for what is left. Emitted only when the arrays
+ * that must not overlap do not.
+ */
+export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: LaneEmitter, lowerBound: () => Ref, label: string): Ref {
+  const { m } = env
+  const func = inst.func
+  const v128 = binaryen.v128
+  const laneLocal = new Map<number, number>()
+  for (const v of plan.laneVars) laneLocal.set(v, env.addLocal(v128))
+  const counterLocal = env.scalarLocal(plan.counter).index
+  /** Constants an unrolled inner loop's counter holds in the copy being emitted. */
+  const unrolledValue = new Map<number, number>()
+  let labelCount = 0
+
+  const splat = (x: Ref): Ref => m.f64x2.splat(x)
+  /** Invariant scalars splatted once, before the loop. */
+  const prelude: Ref[] = []
+  const hoisted = new Map<string, number>()
+  const invariantLanes = (key: string, scalar: () => Ref): Ref => {
+    let l = hoisted.get(key)
+    if (l === undefined) {
+      l = env.addLocal(binaryen.v128)
+      hoisted.set(key, l)
+      prelude.push(m.local.set(l, splat(scalar())))
+    }
+    return m.local.get(l, binaryen.v128)
+  }
+  const constBytes = (a: number, b: number): number[] => {
+    const bytes = new Uint8Array(16)
+    new Float64Array(bytes.buffer).set([a, b])
+    return Array.from(bytes)
+  }
+  /** A constant pair of lanes, held in a local set before the loop (V8 rematerializes v128 constants at each use). */
+  const constLanes = (a: number, b: number): Ref => {
+    const bytes = constBytes(a, b)
+    let l = hoisted.get(`c${bytes.join(',')}`)
+    if (l === undefined) {
+      l = env.addLocal(binaryen.v128)
+      hoisted.set(`c${bytes.join(',')}`, l)
+      prelude.push(m.local.set(l, m.v128.const(bytes)))
+    }
+    return m.local.get(l, binaryen.v128)
+  }
+  const lane = (x: Ref, k: number): Ref => m.f64x2.extract_lane(x, k)
+  const temp = (x: Ref): { set: Ref; get: () => Ref } => {
+    const l = env.addLocal(v128)
+    return { set: m.local.set(l, x), get: () => m.local.get(l, v128) }
+  }
+  const varOf = (e: Expr): number => (func.names.get(e as never) as { id: number }).id
+  const scalarF64 = (v: number): Ref => {
+    const { index, type } = env.scalarLocal(v)
+    return type === binaryen.i32 ? m.f64.convert_s.i32(m.local.get(index, type)) : m.local.get(index, type)
+  }
+
+  // --- values: every number a v128 of two f64 lanes ---
+  const value = (e: Expr): Ref => {
+    switch (e.kind) {
+      case 'Num': return constLanes(e.value, e.value)
+      case 'Name': {
+        const b = func.names.get(e)!
+        if (b.kind === 'builtin') return constLanes(b.value, b.value)
+        if (b.kind === 'const') {
+          const c = env.constantValue(b.name)
+          if (c === null) throw new Error('internal: not a scalar constant')
+          return constLanes(c, c)
+        }
+        const v = (b as { id: number }).id
+        if (v === plan.counter) return m.f64x2.add(splat(m.f64.convert_s.i32(m.local.get(counterLocal, binaryen.i32))), constLanes(0, 1))
+        if (unrolledValue.has(v)) return constLanes(unrolledValue.get(v)!, unrolledValue.get(v)!)
+        if (laneLocal.has(v)) return m.local.get(laneLocal.get(v)!, v128)
+        return invariantLanes(`v${v}`, () => scalarF64(v))
+      }
+      case 'Member': {
+        if (e.object.name === 'Math' && e.property in mathConstants) return constLanes(mathConstants[e.property], mathConstants[e.property])
+        const a = env.array(varOf(e.object))
+        return invariantLanes(`len${a.len}`, () => m.f64.convert_u.i32(m.local.get(a.len, binaryen.i32)))
+      }
+      case 'Index': return load(e)
+      case 'Unary': return e.op === '-' ? m.f64x2.neg(value(e.arg)) : value(e.arg)
+      case 'Binary': {
+        const l = value(e.left)
+        const r = value(e.right)
+        switch (e.op) {
+          case '+': return m.f64x2.add(l, r)
+          case '-': return m.f64x2.sub(l, r)
+          case '*': return m.f64x2.mul(l, r)
+          case '/': return m.f64x2.div(l, r)
+        }
+        throw new Error(`internal: lane ${e.op}`)
+      }
+      case 'Cond': {
+        const t = cond(e.test)
+        return m.v128.bitselect(value(e.then), value(e.else), t)
+      }
+      case 'Call': return call(e)
+      default: throw new Error(`internal: lane ${e.kind}`)
+    }
+  }
+  const call = (e: Extract<Expr, { kind: 'Call' }>): Ref => {
+    const name = e.mathName!
+    const args = e.args.map(value)
+    switch (name) {
+      case 'sqrt': return m.f64x2.sqrt(args[0])
+      case 'abs': return m.f64x2.abs(args[0])
+      case 'floor': return m.f64x2.floor(args[0])
+      case 'ceil': return m.f64x2.ceil(args[0])
+      case 'trunc': return m.f64x2.trunc(args[0])
+      case 'min': return m.f64x2.min(args[0], args[1])
+      case 'max': return m.f64x2.max(args[0], args[1])
+    }
+    // One host call per lane, arguments evaluated once.
+    const temps = args.map(temp)
+    const fn = env.mathImport(name, args.length)
+    const perLane = (k: number): Ref => m.call(fn, temps.map((t) => lane(t.get(), k)), binaryen.f64)
+    return m.block(null, [...temps.map((t) => t.set), m.f64x2.replace_lane(splat(perLane(0)), 1, perLane(1))], v128)
+  }
+
+  /** Per lane k, the i32 index of an access (exact: an integer the entry test proved in bounds). */
+  const laneIndex = (idx: () => Ref, k: number): Ref => m.i32.trunc_s_sat.f64(lane(idx(), k))
+  /**
+   * Lane k's index in i32 arithmetic, when it is + - * of the counter, invariant ints, unrolled
+   * counters and body locals standing for such: wrapping i32 arithmetic agrees with the exact
+   * value modulo 2^32, and the exact value is a proven in-bounds index, so they are equal.
+   */
+  const scalarIndex = (e: Expr, k: number): Ref | null => {
+    switch (e.kind) {
+      case 'Num': return Number.isInteger(e.value) && Math.abs(e.value) < 2 ** 31 ? m.i32.const(e.value) : null
+      case 'Member': return e.property === 'length' ? m.local.get(env.array(varOf(e.object)).len, binaryen.i32) : null
+      case 'Name': {
+        const b = func.names.get(e)
+        if (b?.kind !== 'var') return null
+        const v = b.id
+        if (v === plan.counter) return k === 0 ? m.local.get(counterLocal, binaryen.i32) : m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(k))
+        if (unrolledValue.has(v)) return m.i32.const(unrolledValue.get(v)!)
+        if (plan.laneVars.has(v)) {
+          const init = func.vars[v].init
+          return func.vars[v].assignments === 1 && init ? scalarIndex(init, k) : null
+        }
+        const local = env.scalarLocal(v)
+        return local.type === binaryen.i32 ? m.local.get(local.index, binaryen.i32) : null
+      }
+      case 'Binary': {
+        if (e.op !== '+' && e.op !== '-' && e.op !== '*') return null
+        const l = scalarIndex(e.left, k)
+        const r = l && scalarIndex(e.right, k)
+        if (!l || !r) return null
+        return e.op === '+' ? m.i32.add(l, r) : e.op === '-' ? m.i32.sub(l, r) : m.i32.mul(l, r)
+      }
+      default: return null
+    }
+  }
+  /** The index of an access per lane: scalar arithmetic where it can be, else the lanes' values. */
+  const indexer = (e: IndexExpr): { setup: Ref[]; at: (k: number) => Ref } => {
+    if (scalarIndex(e.index, 0) !== null) return { setup: [], at: (k) => scalarIndex(e.index, k)! }
+    const idx = temp(value(e.index))
+    return { setup: [idx.set], at: (k) => laneIndex(idx.get, k) }
+  }
+  const addressOf = (a: { ptr: number; element: ElementTypeName }, i: Ref): Ref => {
+    const shift = { f64: 3, f32: 2, i32: 2, u32: 2, i16: 1, u16: 1, i8: 0, u8: 0, u8c: 0 }[a.element]
+    return m.i32.add(m.local.get(a.ptr, binaryen.i32), shift === 0 ? i : m.i32.shl(i, m.i32.const(shift)))
+  }
+  const unitStride = (e: IndexExpr): boolean => strideOf(e.index) === 1
+  const load = (e: IndexExpr): Ref => {
+    const a = env.array(varOf(e.object))
+    const idx = indexer(e)
+    if (a.element === 'f64' && unitStride(e)) return m.block(null, [...idx.setup, m.v128.load(0, 8, addressOf(a, idx.at(0)))], v128)
+    const scalar = (k: number): Ref => {
+      const l = env.loadElement(a.element, addressOf(a, idx.at(k)))
+      return l.type.kind === 'int' ? m.f64.convert_s.i32(l.ref) : l.ref
+    }
+    return m.block(null, [...idx.setup, m.f64x2.replace_lane(splat(scalar(0)), 1, scalar(1))], v128)
+  }
+  const store = (e: IndexExpr, v: Ref, t: Type, mask: Mask): Ref => {
+    const a = env.array(varOf(e.object))
+    const idx = indexer(e)
+    const val = temp(v)
+    // A value that may be undefined has its NaN made canonical, as a scalar store does.
+    const canonical = (): Ref => (t.kind === 'maybeNum' ? m.v128.bitselect(val.get(), constLanes(NaN, NaN), m.f64x2.eq(val.get(), val.get())) : val.get())
+    if (mask === null && a.element === 'f64' && unitStride(e)) {
+      return m.block(null, [...idx.setup, val.set, m.v128.store(0, 8, addressOf(a, idx.at(0)), canonical())])
+    }
+    const perLane = (k: number): Ref => {
+      const s = env.storeElement(a.element, addressOf(a, idx.at(k)), lane(a.element === 'f64' ? canonical() : val.get(), k), f64t)
+      return mask === null ? s : m.if(m.i64.ne(m.i64x2.extract_lane(mask(), k), m.i64.const(0n as unknown as number)), s)
+    }
+    return m.block(null, [...idx.setup, val.set, perLane(0), perLane(1)])
+  }
+
+  // --- conditions: v128 masks, all ones where true ---
+  const cond = (e: Expr): Ref => {
+    if (e.kind === 'Bool') return e.value ? m.v128.not(constLanes(0, 0)) : constLanes(0, 0)
+    if (e.kind === 'Logical') return e.op === '&&' ? m.v128.and(cond(e.left), cond(e.right)) : m.v128.or(cond(e.left), cond(e.right))
+    if (e.kind === 'Unary' && e.op === '!') return m.v128.not(cond(e.arg))
+    if (e.kind === 'Binary') {
+      switch (e.op) {
+        case '<': return m.f64x2.lt(value(e.left), value(e.right))
+        case '<=': return m.f64x2.le(value(e.left), value(e.right))
+        case '>': return m.f64x2.gt(value(e.left), value(e.right))
+        case '>=': return m.f64x2.ge(value(e.left), value(e.right))
+        case '===': case '==': return m.f64x2.eq(value(e.left), value(e.right))
+        case '!==': case '!=': return m.f64x2.ne(value(e.left), value(e.right))
+      }
+    }
+    // A number as a condition: neither 0 nor NaN.
+    return m.f64x2.gt(m.f64x2.abs(value(e)), constLanes(0, 0))
+  }
+
+  // --- statements under a mask (null: every lane) ---
+  type Mask = (() => Ref) | null
+  const and = (mask: Mask, c: () => Ref): (() => Ref) => (mask === null ? c : () => m.v128.and(mask(), c()))
+  /** Each inner loop's active mask, as the function statements in its body get. */
+  const loopOfMask = new Map<Mask, LoopStmt>()
+  const assignLane = (v: number, x: Ref, mask: Mask): Ref => {
+    const l = laneLocal.get(v)!
+    if (mask === null || plan.loopLocal.get(loopOfMask.get(mask)!)?.has(v)) return m.local.set(l, x)
+    const t = temp(x)
+    return m.block(null, [t.set, m.local.set(l, m.v128.bitselect(t.get(), m.local.get(l, v128), mask()))])
+  }
+  /** The active mask of each inner loop being emitted, and its exit label. */
+  const active = new Map<LoopStmt, number>()
+
+  const stmt = (s: Stmt, mask: Mask): Ref => {
+    switch (s.kind) {
+      case 'Let':
+        // Declared in this iteration: lanes that are not active never read it.
+        return m.block(null, s.decls.map((d) => m.local.set(laneLocal.get(func.decls.get(d)!)!, value(d.init))))
+      case 'Block': return m.block(null, s.body.map((x) => stmt(x, mask)))
+      case 'Empty': return m.nop()
+      case 'ExprStmt': return effect(s.expr, mask)
+      case 'If': {
+        const c = temp(cond(s.test))
+        const then = stmt(s.then, and(mask, c.get))
+        const otherwise = s.else ? stmt(s.else, and(mask, () => m.v128.not(c.get()))) : m.nop()
+        return m.block(null, [c.set, then, otherwise])
+      }
+      case 'Break': {
+        const loopActive = active.get(func.jumps.get(s) as LoopStmt)!
+        const gone = mask ?? (() => m.local.get(loopActive, v128))
+        return m.local.set(loopActive, m.v128.andnot(m.local.get(loopActive, v128), gone()))
+      }
+      case 'For': {
+        const plan = unrollPlan(s, func)
+        if (plan) {
+          const copies = plan.values.map((x) => {
+            unrolledValue.set(plan.v, x)
+            return stmt(s.body, mask)
+          })
+          unrolledValue.delete(plan.v)
+          return m.block(null, copies)
+        }
+        return innerLoop(s, mask, s.init, s.test, s.update, false)
+      }
+      case 'While': return innerLoop(s, mask, null, s.test, null, false)
+      case 'DoWhile': return innerLoop(s, mask, null, s.test, null, true)
+      default: throw new Error(`internal: lane ${s.kind}`)
+    }
+  }
+  const effect = (e: Expr, mask: Mask): Ref => {
+    if (e.kind === 'Update') {
+      const v = varOf(e.target)
+      const l = laneLocal.get(v)!
+      return assignLane(v, (e.op === '++' ? m.f64x2.add : m.f64x2.sub)(m.local.get(l, v128), constLanes(1, 1)), mask)
+    }
+    if (e.kind !== 'Assign') throw new Error('internal: lane effect')
+    if (e.target.kind === 'Index') return store(e.target, value(e.value), inst.types.get(e.value)!, mask)
+    const v = varOf(e.target)
+    const old = (): Ref => m.local.get(laneLocal.get(v)!, v128)
+    const rhs = value(e.value)
+    const next = e.op === '=' ? rhs : e.op === '+=' ? m.f64x2.add(old(), rhs) : e.op === '-=' ? m.f64x2.sub(old(), rhs) : e.op === '*=' ? m.f64x2.mul(old(), rhs) : m.f64x2.div(old(), rhs)
+    return assignLane(v, next, mask)
+  }
+  /** An inner loop: runs while any lane is active; a lane leaves when its test fails or it breaks. */
+  const innerLoop = (s: LoopStmt, mask: Mask, init: Stmt | null, test: Expr | null, update: Expr | null, testAfter: boolean): Ref => {
+    const act = env.addLocal(v128)
+    active.set(s, act)
+    const n = labelCount++
+    const top = `${label}_top${n}`
+    const exit = `${label}_exit${n}`
+    const current = (): Ref => m.local.get(act, v128)
+    loopOfMask.set(current, s)
+    const enter = mask ? mask() : m.v128.not(constLanes(0, 0))
+    const narrow = (): Ref => (test ? m.local.set(act, m.v128.and(current(), cond(test))) : m.nop())
+    const body = m.block(null, [
+      m.br(exit, m.i32.eqz(m.v128.any_true(current()))),
+      stmt(s.body, current),
+      update ? effect(update, current) : m.nop(),
+      narrow(),
+      m.br(top),
+    ])
+    const out = m.block(exit, [
+      init ? stmt(init, mask) : m.nop(),
+      m.local.set(act, enter),
+      testAfter ? m.nop() : narrow(),
+      m.loop(top, body),
+    ])
+    active.delete(s)
+    return out
+  }
+
+  function strideOf(e: Expr): number | null {
+    // The counter's coefficient when it is a constant (locals declared in the body stand for their initializers).
+    switch (e.kind) {
+      case 'Num': return 0
+      case 'Name': {
+        const v = varOf(e)
+        if (v === plan.counter) return 1
+        if (plan.laneVars.has(v)) {
+          const init = func.vars[v].init
+          return func.vars[v].assignments === 1 && init ? strideOf(init) : null
+        }
+        return 0
+      }
+      case 'Member': return 0
+      case 'Binary': {
+        const l = strideOf(e.left)
+        const r = strideOf(e.right)
+        if (l === null || r === null) return null
+        if (e.op === '+') return l + r
+        if (e.op === '-') return l - r
+        if (e.op === '*') return e.left.kind === 'Num' ? e.left.value * r : e.right.kind === 'Num' ? e.right.value * l : l === 0 && r === 0 ? 0 : null
+        return null
+      }
+      default: return null
+    }
+  }
+
+  // The loop: two iterations per trip while counter + 1 passes the test.
+  const test = loop.test as Extract<Expr, { kind: 'Binary' }>
+  const bothInRange = (): Ref => {
+    const next = m.i64.add(m.i64.extend_s(m.local.get(counterLocal, binaryen.i32)), m.i64.const(1n as unknown as number))
+    const bound = m.i64.extend_s(lowerBound())
+    return test.op === '<' ? m.i64.lt_s(next, bound) : m.i64.le_s(next, bound)
+  }
+  const trip = m.block(null, [
+    stmt(loop.body, null),
+    m.local.set(counterLocal, m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(2))),
+    m.br(label, bothInRange()),
+  ])
+  return m.block(null, [...prelude, m.if(bothInRange(), m.loop(label, trip))])
+}
+
+/** Array ranges that must not overlap, tested in bytes on entry. */
+export function emitDisjoint(plan: LanePlan, env: LaneEmitter): Ref | null {
+  const { m } = env
+  if (plan.disjoint.length === 0) return null
+  const bytes = { f64: 3, f32: 2, i32: 2, u32: 2, i16: 1, u16: 1, i8: 0, u8: 0, u8c: 0 }
+  const range = (v: number): { start: () => Ref; end: () => Ref } => {
+    const a = env.array(v)
+    const start = (): Ref => m.local.get(a.ptr, binaryen.i32)
+    const end = (): Ref => m.i32.add(start(), m.i32.shl(m.local.get(a.len, binaryen.i32), m.i32.const(bytes[a.element])))
+    return { start, end }
+  }
+  return plan.disjoint.map(([a, b]) => {
+    const x = range(a)
+    const y = range(b)
+    return m.i32.or(m.i32.le_u(x.end(), y.start()), m.i32.le_u(y.end(), x.start()))
+  }).reduce((p, q) => m.i32.and(p, q))
+}
