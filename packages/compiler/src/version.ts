@@ -3,10 +3,11 @@
 
 /** Bumped when the artifact or entry format changes. */
 export const FORMAT_VERSION = 1
-export const COMPILER_VERSION = '0.3.0'
+export const COMPILER_VERSION = '0.4.0'
 /** The binaryen release this compiler is built and tested against (checked by a test). */
 export const BINARYEN_VERSION = '132.0.0'
 export const DEFAULT_OPTIMIZE_LEVEL = 3
+/** Features every module may use; a variant that assumes `simd` may use simd128 too. */
 export const WASM_FEATURES = 'mvp+mutable-globals+sat-float-to-int+sign-ext+bulk-memory'
 
 export interface CompilerIdentity {
