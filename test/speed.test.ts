@@ -192,6 +192,22 @@ describe('ToInt32 of integer sums, differences and products is wrapping i32 arit
       },
       argSets: [() => [Int32Array.of(2147483647, -2147483648, 3, 1 << 20, 46341)], () => [Int32Array.of(0, -5)]],
     },
+    {
+      // (a / b) | 0 of int32s is i32.div_s, except where b is 0 (0) or -1 (wrapping negation).
+      name: 'integer quotients under ToInt32, by 0, -1 and INT_MIN, and a divisor known positive',
+      fn: (a: Int32Array, b: Int32Array, out: Int32Array) => {
+        let s = 0
+        for (let i = 0; i < a.length; i++) {
+          out[i] = (a[i] / b[i]) | 0
+          s = (s + ((a[i] / b[i]) >>> 0) + ~~(b[i] / (a[i] + 1)) + ((a[i] / ((i & 7) + 1)) ^ 0)) | 0
+        }
+        return s
+      },
+      argSets: [
+        () => [Int32Array.of(7, -7, 7, -7, 0, -2147483648, -2147483648, 2147483647, 5, -1), Int32Array.of(2, 2, -2, -2, 0, -1, 1, -1, 0, 0), new Int32Array(10)],
+        () => [Int32Array.of(1, 2, 3), Int32Array.of(3, 3, 3), new Int32Array(3)],
+      ],
+    },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })

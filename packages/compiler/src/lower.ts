@@ -203,7 +203,25 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     }
   }
   /** ToInt32 of any value: wrapping i32 arithmetic where that is exact (see `wrapsExactly`). */
-  const toI32 = (e: Expr): Ref => (wrapsExactly(e) ? wrapping(e) : toI32Ref(lower(e), typeOf(e)))
+  const toI32 = (e: Expr): Ref => (wrapsExactly(e) ? wrapping(e) : intQuotient(e) ?? toI32Ref(lower(e), typeOf(e)))
+
+  /**
+   * ToInt32 of `a / b` for int32 a and b, as i32.div_s: the f64 quotient of two int32 never
+   * rounds across an integer (its error is below 1/|b|), so its truncation is the integer
+   * quotient. Where b may be 0 (±Infinity or NaN: 0) or -1 (ToInt32(-a) wraps, div_s would
+   * trap on INT_MIN) those are selected apart. Null for anything else.
+   */
+  function intQuotient(e: Expr): Ref | null {
+    if (e.kind !== 'Binary' || e.op !== '/' || typeOf(e.left).kind !== 'int') return null
+    const rt = typeOf(e.right)
+    if (rt.kind !== 'int') return null
+    const l = tempSet(lower(e.left), binaryen.i32)
+    const r = tempSet(lower(e.right), binaryen.i32)
+    const quotient = m.i32.div_s(l.get(), r.get())
+    const safe = rt.lo >= 1 || rt.hi <= -2
+    return m.block(null, [l.set, r.set, safe ? quotient
+      : m.if(m.i32.eqz(r.get()), m.i32.const(0), m.if(m.i32.eq(r.get(), m.i32.const(-1)), m.i32.sub(m.i32.const(0), l.get()), quotient))], binaryen.i32)
+  }
 
   /**
    * Whether ToInt32 of `e` is wrapping i32 arithmetic on ToInt32 of its operands: `e` is an int
@@ -377,7 +395,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     } else {
       loaded = loadElement(a.element, a.addr())
     }
-    if (a.valid === null) return coerce(loaded.ref, loaded.type, want)
+    // Typed as possibly undefined but proven in bounds (a loop's unchecked copy): the element as
+    // it is, as the checked read takes it (no select per load making NaN canonical).
+    if (a.valid === null) return want.kind === 'maybeNum' && loaded.type.kind === 'f64' ? loaded.ref : coerce(loaded.ref, loaded.type, want)
     if (speculated) return m.block(null, [m.if(m.i32.eqz(a.valid()), m.unreachable()), coerce(loaded.ref, loaded.type, want)], wasmType(want))
     if (want.kind !== 'maybeNum') throw new Error(`internal: unproven read as ${want.kind}`)
     // An element is taken as it is, not made canonical: a select per load would cost matmul 3×.
