@@ -26,9 +26,9 @@ async function buildPlayground(): Promise<string> {
   }
 }
 
-async function runInChromium(): Promise<{ results: Row[]; worker: { tier: string; same: boolean }; requests: string[] }> {
-  const { values, requests } = await visitPreview({ root: dir }, ['__playground', '__playgroundWorker'])
-  return { results: values.__playground as Row[], worker: values.__playgroundWorker as { tier: string; same: boolean }, requests }
+async function runInChromium(): Promise<{ results: Row[]; worker: { tier: string; same: boolean }; tone: { tier: string; drawn: boolean }; requests: string[] }> {
+  const { values, requests } = await visitPreview({ root: dir }, ['__playground', '__playgroundWorker', '__tone'])
+  return { results: values.__playground as Row[], worker: values.__playgroundWorker as { tier: string; same: boolean }, tone: values.__tone as { tier: string; drawn: boolean }, requests }
 }
 
 test('the playground runs precompiled kernels in Chromium; a constant edit recompiles exactly its readers', async () => {
@@ -46,6 +46,8 @@ test('the playground runs precompiled kernels in Chromium; a constant edit recom
     expect(r.same, r.name).toBe(true)
   }
   expect(run.worker).toEqual({ tier: 'aot', same: true })
+  // The live panel's pixels are an ImageData in kernel memory (allocImageData), drawn as they are.
+  expect({ tier: run.tone.tier, drawn: run.tone.drawn }).toEqual({ tier: 'aot', drawn: true })
   // The page and the worker each read one pack, once (both bundles hold the same seven
   // artifacts, so it is the same content-hashed file); no compiler.
   const packs = run.requests.filter((u) => u.endsWith('.kiln'))

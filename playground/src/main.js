@@ -3,7 +3,7 @@
 // `vite dev` the artifacts come from the dev server (tier aot too). The plain twins share the
 // kernels' helpers, so an edit to a helper or constant reloads the page and the table is
 // computed again: a kernel left stale would show as a mismatch.
-import { onHotSwap } from 'kiln'
+import { allocImageData, onHotSwap } from 'kiln'
 import { tone } from './kernels/tone.js'
 import { HEIGHT, WIDTH, cases, ready, runCase, testImage } from './run.js'
 
@@ -46,16 +46,24 @@ worker.onmessage = (e) => {
   window.__playgroundWorker = e.data
 }
 
-// The live panel: `tone` redrawn whenever the dev server swaps a kernel in.
+// The live panel: `tone` redrawn whenever the dev server swaps a kernel in. Its pixels live in
+// kernel memory (allocImageData), so the kernel works on them in place and the canvas draws them
+// without a copy: the zero-copy path an app takes for canvas work.
 let swaps = 0
+const toneImage = allocImageData(WIDTH, HEIGHT)
 function drawTone() {
-  const px = testImage()
+  const px = toneImage.data
+  px.set(testImage())
   tone(px, 0.6)
   let sum = 0
   for (let i = 0; i < px.length; i++) sum += px[i]
-  draw('tone', px)
+  const ctx = document.getElementById('tone').getContext('2d')
+  ctx.putImageData(toneImage, 0, 0)
+  // The canvas shows exactly the pixels the kernel wrote in kernel memory.
+  const shown = ctx.getImageData(0, 0, WIDTH, HEIGHT).data
+  const drawn = shown.every((v, i) => v === px[i])
   document.getElementById('tone-info').textContent = `tone: ${tone.tier('(u8c[], f64) => void')}, checksum ${sum}, hot-swapped ${swaps} time(s)`
-  window.__tone = { tier: tone.tier('(u8c[], f64) => void'), checksum: sum, swaps, at: performance.now() }
+  window.__tone = { tier: tone.tier('(u8c[], f64) => void'), checksum: sum, swaps, drawn, at: performance.now() }
 }
 drawTone()
 onHotSwap((ids, ms) => {

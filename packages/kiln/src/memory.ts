@@ -245,6 +245,24 @@ export function alloc<T extends TypedArray>(ctor: TypedArrayConstructor<T>, leng
   return kernelMemory().alloc(ctor, length)
 }
 
+/**
+ * An `ImageData` whose pixels live in kernel memory, for canvas code: kernels read and write
+ * `image.data` in place (no copy per call), and `ctx.putImageData(image, 0, 0)` draws it. Release
+ * it with `free(image.data)`. Only where the platform has `ImageData` (browsers, workers).
+ */
+export function allocImageData(width: number, height: number): ImageData {
+  const Image = (globalThis as { ImageData?: typeof ImageData }).ImageData
+  if (typeof Image !== 'function') throw KilnError.of('KILN_BAD_ARGUMENT', 'allocImageData: this platform has no ImageData (it is a browser API); use alloc(Uint8ClampedArray, width * height * 4) for the pixels')
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw KilnError.of('KILN_BAD_ARGUMENT', `allocImageData: width and height must be positive integers, got ${String(width)} × ${String(height)}`)
+  const pixels = alloc(Uint8ClampedArray, width * height * 4)
+  try {
+    return new Image(pixels, width, height)
+  } catch (error) {
+    free(pixels)
+    throw error
+  }
+}
+
 /** Returns an `alloc`ated array's memory. Neither it nor its subarrays may be used afterwards. */
 export function free(view: TypedArray): void {
   kernelMemory().free(view)
