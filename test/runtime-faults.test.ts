@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { compileKernel } from '@kiln/compiler'
-import { alloc, free, kernel, KilnError, reserveMemory } from 'kiln'
+import { alloc, allocImageData, free, kernel, KilnError, reserveMemory } from 'kiln'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 
 const root = resolve(import.meta.dirname, '..')
@@ -35,6 +35,8 @@ describe('kernel memory past its limit', () => {
     expect(codeOf(() => reserveMemory(3e9))).toMatch(/^KILN_MEMORY_FULL: cannot reserve 3000000000 bytes/)
     expect(codeOf(() => alloc(Float64Array, -1))).toMatch(/^KILN_BAD_ARGUMENT/)
     expect(codeOf(() => alloc(Float64Array, 1.5))).toMatch(/^KILN_BAD_ARGUMENT/)
+    // ImageData is a browser API (the playground test uses allocImageData in Chromium).
+    expect(codeOf(() => allocImageData(4, 4))).toMatch(/^KILN_BAD_ARGUMENT: allocImageData: this platform has no ImageData/)
     const k = kernel(sum, { signatures: ['(f64[]) => f64'] })
     await k.ready()
     // A 2.4 GB copied array can never fit: the call runs as plain JS, with one warning.
