@@ -67,3 +67,23 @@ export interface FunctionNode {
 export function unreachable(value: never): never {
   throw new Error(`internal: unhandled node ${JSON.stringify(value)}`)
 }
+
+/** Whether an expression assigns anything (a loop test that does cannot vouch for its body). */
+export function assignsInside(e: Expr): boolean {
+  switch (e.kind) {
+    case 'Assign': case 'Update': return true
+    case 'Num': case 'Bool': case 'Name': case 'Member': return false
+    case 'Index': return assignsInside(e.index)
+    case 'Call': return e.args.some(assignsInside)
+    case 'Unary': return assignsInside(e.arg)
+    case 'Binary': case 'Logical': return assignsInside(e.left) || assignsInside(e.right)
+    case 'Cond': return assignsInside(e.test) || assignsInside(e.then) || assignsInside(e.else)
+    case 'Seq': return e.exprs.some(assignsInside)
+    default: return unreachable(e)
+  }
+}
+
+/** The operands of a chain of `&&` (each is true whenever the whole test is). */
+export function conjuncts(e: Expr): Expr[] {
+  return e.kind === 'Logical' && e.op === '&&' ? [...conjuncts(e.left), ...conjuncts(e.right)] : [e]
+}
