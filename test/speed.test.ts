@@ -404,6 +404,30 @@ describe('bounds checked once per loop where the index is affine in the counter 
   })
 })
 
+describe('clamped byte stores skip the clamp only where the value is already a byte', () => {
+  const fixtures: Fixture[] = [
+    {
+      // Bytes copied (in range), bytes plus one (an int past 255), halves (round half to even),
+      // a bounded number, NaN and -0 from a division.
+      name: 'byte copies, ints past 255, halves, bounded numbers, NaN and -0',
+      fn: (src: Uint8ClampedArray, bytes: Uint8Array, dst: Uint8ClampedArray, k: number) => {
+        for (let i = 0; i < src.length; i++) {
+          const o = i * 6
+          dst[o] = src[i]
+          dst[o + 1] = bytes[i] + 1
+          dst[o + 2] = src[i] / 2
+          dst[o + 3] = (i & 3) + 0.5
+          dst[o + 4] = src[i] / k
+          dst[o + 5] = -src[i] / 4
+        }
+      },
+      signature: '(u8c[], u8[], u8c[], f64) => void',
+      argSets: [() => [Uint8ClampedArray.of(0, 1, 3, 254, 255, 5), Uint8Array.of(255, 0, 7, 254, 255, 1), new Uint8ClampedArray(36), 0], () => [Uint8ClampedArray.of(9, 200), Uint8Array.of(3, 255), new Uint8ClampedArray(12), 3]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
+
 describe('two iterations at once in simd128 where they are independent (vectorize.ts)', () => {
   const EDGE = [NaN, -0, 0, Infinity, -Infinity, 1e308, -1e308, 5e-324, 0.5, -2.5]
   const f64s = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? EDGE[(i * seed) % EDGE.length] : ((i * seed) % 23) / 3 - 3))

@@ -126,6 +126,11 @@ export function valueOps(m: binaryen.Module, addLocal: (t: binaryen.Type) => num
       case 'i16': case 'u16': return m.i32.store16(0, bytes, addr, asI32())
       case 'i8': case 'u8': return m.i32.store8(0, bytes, addr, asI32())
       case 'u8c': {
+        // Already within [0, 255] (a byte read from another array, a clamped value): no clamp.
+        if (t.kind === 'int' && t.lo >= 0 && t.hi <= 255) return m.i32.store8(0, 1, addr, value)
+        if (t.kind === 'f64' && t.lo !== undefined && t.hi !== undefined && t.lo >= 0 && t.hi <= 255) {
+          return m.i32.store8(0, 1, addr, m.i32.trunc_s_sat.f64(m.f64.nearest(value)))
+        }
         if (t.kind === 'f64') {
           // ToUint8Clamp: NaN → 0, clamp to [0, 255], round half to even. `x > 0 ? x : 0`
           // takes NaN, -0 and negatives to 0; the value is then in [0, 255], where the signed
