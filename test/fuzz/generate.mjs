@@ -403,8 +403,9 @@ export function generate(seed, index) {
       use('lane loop: escape loop')
       const n = fresh('n')
       const z = fresh('z')
+      // The count is stepped in the loop's head, so the reducer, dropping lines, never makes it endless.
       body.push(`let ${n} = 0;`, `let ${z} = ${t};`)
-      body.push(`while (${n} < ${int(0, 9)}) {`, `  ${z} = ${z} * ${z} * ${pick(['0.5', '-0.75', '1.25'])} + ${num(1)};`, `  if (${z} > 4 || ${z} < -4) break;`, `  ${n}++;`, '}')
+      body.push(`for (; ${n} < ${int(0, 9)}; ${n}++) {`, `  ${z} = ${z} * ${z} * ${pick(['0.5', '-0.75', '1.25'])} + ${num(1)};`, `  if (${z} > 4 || ${z} < -4) break;`, '}')
       locals.push(n, z)
     }
     const stride = chance(0.7) ? 1 : 2

@@ -21,8 +21,18 @@ function edits(source) {
   const replace = (n, by) => out.push({ size: n.end - n.start - by.length, apply: () => { const s = new MagicString(source); s.overwrite(n.start, n.end, by); return s.toString() } })
   const remove = (n) => out.push({ size: n.end - n.start, apply: () => { const s = new MagicString(source); s.remove(n.start, n.end); return s.toString() } })
   const isTarget = new Set()
+  // A loop's test and update are left as they are: an edit there (`i < 2` → `2`) can make
+  // the loop endless, and every such candidate would cost the pool's whole timeout.
+  const loopHead = new Set()
   const walk = (n, parent) => {
     if (!n || typeof n.type !== 'string') return
+    if (loopHead.has(parent)) loopHead.add(n)
+    if (n.type === 'ForStatement') [n.test, n.update].forEach((x) => x && loopHead.add(x))
+    if (n.type === 'WhileStatement' || n.type === 'DoWhileStatement') loopHead.add(n.test)
+    if (loopHead.has(n)) {
+      for (const [k, v] of Object.entries(n)) if (k !== 'type' && v && typeof v === 'object') (Array.isArray(v) ? v : [v]).forEach((c) => walk(c, n))
+      return
+    }
     if (n.type === 'AssignmentExpression') isTarget.add(n.left)
     if (n.type === 'UpdateExpression') isTarget.add(n.argument)
     if (STATEMENT_LISTS.has(parent?.type) && parent.type !== 'Program') remove(n)
