@@ -428,6 +428,21 @@ describe('clamped byte stores skip the clamp only where the value is already a b
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
 
+// Helpers the simd128 fixtures call (lanes take them inline).
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x
+}
+function lerp(a: number, b: number, t: number): number {
+  return a + (b - a) * t
+}
+function lerpC(a: number, b: number, t: number): number {
+  return a + (b - a) * t
+}
+function curve(x: number, k: number): number {
+  const s = Math.sin(x * 3.14159) * k
+  return x + (s > 1 ? 1 : s < -1 ? -1 : lerpC(0, s, 0.1))
+}
+
 describe('two iterations at once in simd128 where they are independent (vectorize.ts)', () => {
   const EDGE = [NaN, -0, 0, Infinity, -Infinity, 1e308, -1e308, 5e-324, 0.5, -2.5]
   const f64s = (n: number, seed: number) => Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? EDGE[(i * seed) % EDGE.length] : ((i * seed) % 23) / 3 - 3))
@@ -491,6 +506,21 @@ describe('two iterations at once in simd128 where they are independent (vectoriz
       },
       signature: '(i32[], u8c[], f32[], i32, i32, i32) => void',
       argSets: [() => [new Int32Array(35), new Uint8ClampedArray(35), new Float32Array(35), 7, 5, 40], () => [new Int32Array(16), new Uint8ClampedArray(16), new Float32Array(16), 4, 4, 0], () => [new Int32Array(9), new Uint8ClampedArray(9), new Float32Array(9), 3, 3, 1000]],
+    },
+    {
+      // Pixels at a step of 4 through helpers taken inline (a declaration, a ternary, a nested
+      // helper, Math per lane), clamped byte stores per lane, an odd pixel count.
+      name: 'RGBA pixels at a step of 4 through inlined helpers',
+      fn: function tone(px: Uint8ClampedArray, k: number) {
+        for (let i = 0; i < px.length; i += 4) {
+          px[i] = clamp(px[i] * 1.2 + k, 0, 255)
+          px[i + 1] = lerp(px[i + 1], 255 - px[i], k / 100)
+          px[i + 2] = curve(px[i + 2] / 255, k) * 255
+        }
+      },
+      deps: { clamp, lerp, curve, lerpC },
+      signature: '(u8c[], f64) => void',
+      argSets: [() => [Uint8ClampedArray.from({ length: 28 }, (_, i) => (i * 37) & 255), 12.5], () => [Uint8ClampedArray.from({ length: 24 }, (_, i) => (i * 91) & 255), -300], () => [Uint8ClampedArray.from({ length: 8 }, (_, i) => i), NaN]],
     },
     {
       // An inner counted loop per lane, a lane-local sum read after it, int loads per lane.

@@ -36,6 +36,8 @@ const MAX_NODES = 400
 
 export interface LanePlan {
   counter: number
+  /** What the counter adds per iteration: lane 1 is lane 0's iteration plus this. */
+  step: number
   /** Locals declared inside the loop: one v128 each. */
   laneVars: Set<number>
   /** Inner loops that run with lane masks (not unrolled). */
@@ -69,7 +71,8 @@ const f64t: Type = { kind: 'f64' }
 export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): LanePlan | null {
   const func = inst.func
   const counter = version.counter
-  if (loop.update?.kind !== 'Update' && !(loop.update?.kind === 'Assign' && loop.update.value.kind === 'Num' && loop.update.value.value === 1)) return null
+  // The counter's step (versionPlan accepted `i++` or `i += k`, k a positive int).
+  const step = loop.update?.kind === 'Assign' && loop.update.value.kind === 'Num' ? loop.update.value.value : 1
   const assigned = func.assignedInLoop.get(loop) ?? new Map<number, number>()
   const laneVars = new Set<number>()
   const innerLoops = new Set<LoopStmt>()
@@ -180,7 +183,7 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): L
       case 'Binary': return ['+', '-', '*', '/'].includes(e.op) && value(e.left) && value(e.right)
       case 'Cond': return cond(e.test) && value(e.then) && value(e.else)
       case 'Call': {
-        if (!e.mathName) return false
+        if (!e.mathName) return e.args.every(value) && inlinable(inst.calls.get(e))
         const info = mathFunctions.get(e.mathName)
         if (!info) return false
         if (e.mathName === 'min' || e.mathName === 'max') return e.args.length === 2 && e.args.every(value)
@@ -203,6 +206,56 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): L
     }
   }
 
+  /**
+   * A helper that lanes can take inline: numeric parameters, a body of declarations then one
+   * `return`, every expression pure and lane-wise (its arguments are evaluated once, in order,
+   * so inlining changes nothing).
+   */
+  function inlinable(callee: Instance | undefined, depth = 0): boolean {
+    if (!callee || depth > 4 || !callee.params.every(numeric) || !numeric(callee.result)) return false
+    const body = callee.func.fn.body
+    const ret = body[body.length - 1]
+    if (ret?.kind !== 'Return' || !ret.value) return false
+    const f = callee.func
+    const pure = (e: Expr): boolean => {
+      nodes++
+      if (!numeric(callee.types.get(e))) return false
+      switch (e.kind) {
+        case 'Num': return true
+        case 'Name': {
+          const b = f.names.get(e)
+          if (b?.kind === 'builtin' || b?.kind === 'const') return true
+          return b?.kind === 'var' && numeric(callee.vars[b.id]) && !callee.wrapped.has(b.id) && f.vars[b.id].assignments === 1
+        }
+        case 'Member': return e.object.name === 'Math'
+        case 'Unary': return (e.op === '-' || e.op === '+') && pure(e.arg)
+        case 'Binary': return ['+', '-', '*', '/'].includes(e.op) && pure(e.left) && pure(e.right)
+        case 'Cond': return pureCond(e.test) && pure(e.then) && pure(e.else)
+        case 'Call': {
+          if (!e.mathName) return e.args.every(pure) && inlinable(callee.calls.get(e), depth + 1)
+          const info = mathFunctions.get(e.mathName)
+          if (!info) return false
+          if (e.mathName === 'min' || e.mathName === 'max') return e.args.length === 2 && e.args.every(pure)
+          if (!laneMath.has(e.mathName) && (info.lowering !== 'import' || e.mathName === 'random' || e.mathName === 'pow' || info.arity < 0)) return false
+          return e.args.length === info.arity && e.args.every(pure)
+        }
+        default: return false
+      }
+    }
+    const pureCond = (e: Expr): boolean => {
+      nodes++
+      if (e.kind === 'Bool') return true
+      if (e.kind === 'Logical') return e.op !== '??' && pureCond(e.left) && pureCond(e.right)
+      if (e.kind === 'Unary' && e.op === '!') return pureCond(e.arg)
+      if (e.kind === 'Binary' && ['<', '<=', '>', '>=', '===', '!==', '==', '!='].includes(e.op)) return pure(e.left) && pure(e.right)
+      return pure(e)
+    }
+    return body.slice(0, -1).every((st) => st.kind === 'Let' && st.decls.every((d) => {
+      const v = f.decls.get(d)!
+      return numeric(callee.vars[v]) && !callee.wrapped.has(v) && f.vars[v].assignments === 1 && pure(d.init)
+    })) && pure(ret.value)
+  }
+
   if (!stmt(loop.body, null) || nodes > MAX_NODES) return null
   // A local declared outside and assigned inside carries a value from one iteration to the next.
   for (const v of assigned.keys()) if (v !== counter && !laneVars.has(v) && !unrolled.has(v)) return null
@@ -214,14 +267,15 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): L
     if (forms.some((f) => f === null)) return null
     const stride = forms[0]!.stride
     if (stride <= 0 || forms.some((f) => f!.stride !== stride || f!.rest !== forms[0]!.rest)) return null
-    if (Math.max(...forms.map((f) => f!.hi)) - Math.min(...forms.map((f) => f!.lo)) >= stride) return null
+    // Consecutive iterations index stride × step apart.
+    if (Math.max(...forms.map((f) => f!.hi)) - Math.min(...forms.map((f) => f!.lo)) >= stride * step) return null
   }
   const arrays = new Set(accesses.map((a) => varId(a.e.object)!))
   const disjoint: [number, number][] = []
   for (const w of written) for (const o of arrays) if (o !== w && !(written.has(o) && o < w)) disjoint.push([w, o])
   const loopLocal = new Map<LoopStmt, Set<number>>()
   for (const l of innerLoops) loopLocal.set(l, new Set([...laneVars].filter((v) => (reads.get(v) ?? []).every((stack) => stack.includes(l)))))
-  return { counter, laneVars, innerLoops, disjoint, loopLocal }
+  return { counter, step, laneVars, innerLoops, disjoint, loopLocal }
 
   /**
    * `e` as stride × counter + rest + an offset in [lo, hi]: rest a canonical text of the
@@ -341,12 +395,16 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     return type === binaryen.i32 ? m.f64.convert_s.i32(m.local.get(index, type)) : m.local.get(index, type)
   }
 
+  /** Inside an inlined helper: its instance and the v128 locals of its parameters and declarations. */
+  let helperScope: { inst: Instance; locals: Map<number, number> } | null = null
+
   // --- values: every number a v128 of two f64 lanes ---
   const value = (e: Expr): Ref => {
     switch (e.kind) {
       case 'Num': return constLanes(e.value, e.value)
       case 'Name': {
-        const b = func.names.get(e)!
+        const b = (helperScope ? helperScope.inst.func : func).names.get(e)!
+        if (helperScope && b.kind === 'var') return m.local.get(helperScope.locals.get(b.id)!, v128)
         if (b.kind === 'builtin') return constLanes(b.value, b.value)
         if (b.kind === 'const') {
           const c = env.constantValue(b.name)
@@ -354,7 +412,7 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
           return constLanes(c, c)
         }
         const v = (b as { id: number }).id
-        if (v === plan.counter) return m.f64x2.add(splat(m.f64.convert_s.i32(m.local.get(counterLocal, binaryen.i32))), constLanes(0, 1))
+        if (v === plan.counter) return m.f64x2.add(splat(m.f64.convert_s.i32(m.local.get(counterLocal, binaryen.i32))), constLanes(0, plan.step))
         if (unrolledValue.has(v)) return constLanes(unrolledValue.get(v)!, unrolledValue.get(v)!)
         if (laneLocal.has(v)) return m.local.get(laneLocal.get(v)!, v128)
         return invariantLanes(`v${v}`, () => scalarF64(v))
@@ -386,7 +444,8 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     }
   }
   const call = (e: Extract<Expr, { kind: 'Call' }>): Ref => {
-    const name = e.mathName!
+    if (!e.mathName) return inlineHelper(e)
+    const name = e.mathName
     const args = e.args.map(value)
     switch (name) {
       case 'sqrt': return m.f64x2.sqrt(args[0])
@@ -404,6 +463,35 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     return m.block(null, [...temps.map((t) => t.set), m.f64x2.replace_lane(splat(perLane(0)), 1, perLane(1))], v128)
   }
 
+  /** A helper call, inline: arguments into locals in order, its declarations, then its return value. */
+  const inlineHelper = (e: Extract<Expr, { kind: 'Call' }>): Ref => {
+    const callee = (helperScope ? helperScope.inst : inst).calls.get(e)!
+    const sets: Ref[] = []
+    const locals = new Map<number, number>()
+    e.args.forEach((a, i) => {
+      const l = env.addLocal(v128)
+      sets.push(m.local.set(l, value(a)))
+      locals.set(i, l)
+    })
+    const outer = helperScope
+    helperScope = { inst: callee, locals }
+    try {
+      const body = callee.func.fn.body
+      for (const st of body.slice(0, -1)) {
+        if (st.kind !== 'Let') throw new Error('internal: lane helper')
+        for (const d of st.decls) {
+          const l = env.addLocal(v128)
+          sets.push(m.local.set(l, value(d.init)))
+          locals.set(callee.func.decls.get(d)!, l)
+        }
+      }
+      const ret = body[body.length - 1] as Extract<Stmt, { kind: 'Return' }>
+      return m.block(null, [...sets, value(ret.value!)], v128)
+    } finally {
+      helperScope = outer
+    }
+  }
+
   /** Per lane k, the i32 index of an access (exact: an integer the entry test proved in bounds). */
   const laneIndex = (idx: () => Ref, k: number): Ref => m.i32.trunc_s_sat.f64(lane(idx(), k))
   /**
@@ -419,7 +507,7 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
         const b = func.names.get(e)
         if (b?.kind !== 'var') return null
         const v = b.id
-        if (v === plan.counter) return k === 0 ? m.local.get(counterLocal, binaryen.i32) : m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(k))
+        if (v === plan.counter) return k === 0 ? m.local.get(counterLocal, binaryen.i32) : m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(k * plan.step))
         if (unrolledValue.has(v)) return m.i32.const(unrolledValue.get(v)!)
         if (plan.laneVars.has(v)) {
           const init = func.vars[v].init
@@ -448,7 +536,7 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     const shift = { f64: 3, f32: 2, i32: 2, u32: 2, i16: 1, u16: 1, i8: 0, u8: 0, u8c: 0 }[a.element]
     return m.i32.add(m.local.get(a.ptr, binaryen.i32), shift === 0 ? i : m.i32.shl(i, m.i32.const(shift)))
   }
-  const unitStride = (e: IndexExpr): boolean => strideOf(e.index) === 1
+  const unitStride = (e: IndexExpr): boolean => (strideOf(e.index) ?? 0) * plan.step === 1
   const load = (e: IndexExpr): Ref => {
     const a = env.array(varOf(e.object))
     const idx = indexer(e)
@@ -616,13 +704,13 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
   // The loop: two iterations per trip while counter + 1 passes the test.
   const test = loop.test as Extract<Expr, { kind: 'Binary' }>
   const bothInRange = (): Ref => {
-    const next = m.i64.add(m.i64.extend_s(m.local.get(counterLocal, binaryen.i32)), m.i64.const(1n as unknown as number))
+    const next = m.i64.add(m.i64.extend_s(m.local.get(counterLocal, binaryen.i32)), m.i64.const(BigInt(plan.step) as unknown as number))
     const bound = m.i64.extend_s(lowerBound())
     return test.op === '<' ? m.i64.lt_s(next, bound) : m.i64.le_s(next, bound)
   }
   const trip = m.block(null, [
     stmt(loop.body, null),
-    m.local.set(counterLocal, m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(2))),
+    m.local.set(counterLocal, m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(2 * plan.step))),
     m.br(label, bothInRange()),
   ])
   return m.block(null, [...prelude, m.if(bothInRange(), m.loop(label, trip))])
