@@ -720,6 +720,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       loadElement,
       storeElement,
       mathImport: (name, arity) => ctx.mathImport(name, arity),
+      constants: ctx.constants,
       constantValue: (name) => {
         const c = ctx.constants.get(name)
         return typeof c === 'number' ? c : typeof c === 'boolean' ? Number(c) : null
@@ -767,10 +768,10 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         const checkedLoop = rotated()
         // A loop with loops inside is versioned only to be vectorized (its copies are not nested twice).
         let version = s.test ? versionPlan(s, inst) : null
-        let lanes = version && ctx.simd ? lanePlan(s, inst, version) : null
+        let lanes = version && ctx.simd ? lanePlan(s, inst, version, ctx.constants) : null
         if (!version && s.test && ctx.simd) {
           version = versionPlan(s, inst, { innerLoops: true })
-          lanes = version && lanePlan(s, inst, version)
+          lanes = version && lanePlan(s, inst, version, ctx.constants)
           if (!lanes) version = null
         }
         if (!version) return m.block(l.brk, [s.init ? stmt(s.init) : m.nop(), s.test ? m.if(truthy(s.test), checkedLoop) : checkedLoop])

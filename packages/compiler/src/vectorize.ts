@@ -63,12 +63,23 @@ export interface LaneEmitter {
   mathImport(name: string, arity: number): string
   /** The module constant's number (scalar constants only). */
   constantValue(name: string): number | null
+  /** The module's constants. */
+  constants: ReadonlyMap<string, unknown>
 }
 
 const f64t: Type = { kind: 'f64' }
 
+/** `TABLE[2]`: the element of a module constant array at a literal index in bounds, or null. */
+function elementOfConstant(func: Instance['func'], constants: ReadonlyMap<string, unknown>, e: IndexExpr): number | null {
+  const b = func.names.get(e.object)
+  const values = b?.kind === 'const' ? constants.get(b.name) : undefined
+  if (!Array.isArray(values) || e.index.kind !== 'Num') return null
+  const v = values[e.index.value]
+  return typeof v === 'number' ? v : null
+}
+
 /** Whether `loop` (already versioned by `version`) can run two iterations at once. */
-export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): LanePlan | null {
+export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, constants: ReadonlyMap<string, unknown>): LanePlan | null {
   const func = inst.func
   const counter = version.counter
   // The counter's step (versionPlan accepted `i++` or `i += k`, k a positive int).
@@ -88,6 +99,8 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): L
     const b = func.names.get(e)
     return b?.kind === 'var' ? b.id : null
   }
+  /** `TABLE[2]`: a module constant array at a literal index in bounds, or null. */
+  const constElement = (e: IndexExpr): number | null => elementOfConstant(func, constants, e)
   const numeric = (t: Type | null | undefined): boolean => t?.kind === 'f64' || t?.kind === 'int' || t?.kind === 'maybeNum'
   const laneVar = (v: number): boolean => {
     if (inst.wrapped.has(v) || !numeric(inst.vars[v])) return false
@@ -177,6 +190,7 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan): L
       }
       case 'Member': return e.property === 'length' || e.object.name === 'Math'
       case 'Index':
+        if (constElement(e) !== null) return true
         accesses.push({ e, write: false })
         return index(e)
       case 'Unary': return (e.op === '-' || e.op === '+') && value(e.arg)
@@ -422,7 +436,10 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
         const a = env.array(varOf(e.object))
         return invariantLanes(`len${a.len}`, () => m.f64.convert_u.i32(m.local.get(a.len, binaryen.i32)))
       }
-      case 'Index': return load(e)
+      case 'Index': {
+        const c = elementOfConstant(helperScope ? helperScope.inst.func : func, env.constants, e)
+        return c !== null ? constLanes(c, c) : load(e)
+      }
       case 'Unary': return e.op === '-' ? m.f64x2.neg(value(e.arg)) : value(e.arg)
       case 'Binary': {
         const l = value(e.left)
