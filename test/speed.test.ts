@@ -372,6 +372,25 @@ describe('bounds checked once per loop where the index is affine in the counter 
       argSets: [() => [Uint8ClampedArray.from({ length: 30 }, (_, i) => i * 37), new Uint8ClampedArray(30), 6, 5], () => [Uint8ClampedArray.from({ length: 12 }, (_, i) => i * 91), new Uint8ClampedArray(12), 5, 3]],
     },
     {
+      // Indices bounded by their type alone (& 255, % 64 of an int in range): tested against
+      // the length once; a table shorter than the bound keeps every access checked.
+      name: 'histogram bins by & and %, tables shorter than, equal to and longer than the bound',
+      fn: (data: Int32Array, hist: Int32Array, small: Float64Array) => {
+        let s = 0
+        for (let i = 0; i < data.length; i++) {
+          hist[data[i] & 255]++
+          s += small[(data[i] & 1023) % 64]
+        }
+        return s
+      },
+      signature: '(i32[], i32[], f64[]) => f64',
+      argSets: [
+        () => [Int32Array.from({ length: 40 }, (_, i) => i * 37 - 500), new Int32Array(256), Float64Array.from({ length: 64 }, (_, i) => i / 3)],
+        () => [Int32Array.from({ length: 40 }, (_, i) => i * 91), new Int32Array(100), Float64Array.from({ length: 10 }, (_, i) => i)],
+        () => [Int32Array.of(255, 254, -1), new Int32Array(300), new Float64Array(64)],
+      ],
+    },
+    {
       // Int arrays in speculative modules: the fast copy drops the trap, the checked one keeps it.
       name: 'int loads and stores, overflowing sums, out of bounds on some calls',
       fn: (a: Int32Array, h: Int32Array, k: number) => {
@@ -397,10 +416,12 @@ describe('bounds checked once per loop where the index is affine in the counter 
       return { loads: text.match(/f64\.load/g)?.length ?? 0, undefinedReads: text.match(/nan:0xbadf00d/g)?.length ?? 0 }
     }
     // With n in [1, 1024] (a range variant), i * 2 and n - i are ints affine in the counter: two
-    // copies, one with no undefined-on-out-of-bounds reads. i * i is not affine: it stays checked
-    // in both copies, while b[n - i] drops its check in one.
+    // copies, one with no undefined-on-out-of-bounds reads. i * i is not affine, but inference
+    // bounds it below 2^20: tested once too. i * i * i is neither: it stays checked in both
+    // copies, while b[n - i] drops its check in one.
     expect(loads('i * 2')).toEqual({ loads: 4, undefinedReads: 2 })
-    expect(loads('i * i')).toEqual({ loads: 4, undefinedReads: 3 })
+    expect(loads('i * i')).toEqual({ loads: 4, undefinedReads: 2 })
+    expect(loads('i * i * i')).toEqual({ loads: 4, undefinedReads: 3 })
   })
 })
 

@@ -377,6 +377,7 @@ export function generate(seed, index) {
       if (c < 0.35) return read()
       if (c < 0.5 && locals.length) return pick(locals)
       if (c < 0.62 && ctx.nums.length) return pick(ctx.nums).name
+      if (c < 0.66 && constArrays.length) { const t = pick(constArrays); use('lane loop: constant element'); return `${t.name}[${int(0, t.length)}]` }
       if (c < 0.7) return i
       return numberLiteral(pick(EDGE_NUMBERS))
     }

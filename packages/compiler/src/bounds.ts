@@ -20,6 +20,8 @@ type Ref = binaryen.ExpressionRef
 
 /** Statements and expressions in a versioned body, at most: the body is emitted twice. */
 const MAX_BODY_NODES = 400
+/** The highest index bounded by inference alone worth a test (beyond it no variant's array reaches). */
+const MAX_RANGE_INDEX = 2 ** 24
 /** Counters an index may be affine in (the test evaluates it at 2^n corners). */
 const MAX_RANGED = 3
 
@@ -29,8 +31,13 @@ type Range = { kind: 'loop'; bound: Expr; inclusive: boolean } | { kind: 'const'
 export interface VersionPlan {
   /** The accesses the fast copy runs unchecked. */
   accesses: Set<IndexExpr>
-  /** Per access: its array (a parameter's var) and the counters its index depends on. */
-  checks: { access: IndexExpr; array: number; ranged: number[] }[]
+  /**
+   * Accesses proven by the bounds inference gives their index (for every value it takes while
+   * the loop runs as it should): not for lanes that run on stale after leaving an inner loop.
+   */
+  byRange: Set<IndexExpr>
+  /** Per access: its array (a parameter's var) and the counters its index depends on, or its index's highest value. */
+  checks: { access: IndexExpr; array: number; ranged: number[]; range?: number }[]
   counter: number
   ranges: Map<number, Range>
   /** Locals declared in the body without reassignment: their initializers stand for them. */
@@ -163,14 +170,23 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
   }
 
   const checks: VersionPlan['checks'] = []
+  const byRange = new Set<IndexExpr>()
   for (const a of accesses) {
     const ranged = affine(a.index, 0)
-    if (!ranged || ranged.size > MAX_RANGED) continue
-    // Every counter it depends on must be visible where the test runs: this loop's, or an unrolled one's.
-    checks.push({ access: a, array: arrayVar(a)!, ranged: [...ranged] })
+    if (ranged && ranged.size <= MAX_RANGED) {
+      // Every counter it depends on must be visible where the test runs: this loop's, or an unrolled one's.
+      checks.push({ access: a, array: arrayVar(a)!, ranged: [...ranged] })
+      continue
+    }
+    // Not affine, but inference bounds every value it takes (`hist[v & 255]`): its bounds against the length.
+    const t = inst.types.get(a.index)
+    if (t?.kind === 'int' && t.lo >= 0 && t.hi <= MAX_RANGE_INDEX) {
+      checks.push({ access: a, array: arrayVar(a)!, ranged: [], range: t.hi })
+      byRange.add(a)
+    }
   }
   if (checks.length === 0) return null
-  return { accesses: new Set(checks.map((c) => c.access)), checks, counter, ranges, derived }
+  return { accesses: new Set(checks.map((c) => c.access)), byRange, checks, counter, ranges, derived }
 
   function varId(ref: Expr): number | null {
     if (ref.kind !== 'Name') return null
@@ -236,6 +252,10 @@ export function emitGuard(plan: VersionPlan, g: GuardEmitter, inst: Instance): R
   }
   const tests: Ref[] = []
   for (const c of plan.checks) {
+    if (c.range !== undefined) {
+      tests.push(m.i64.lt_u(i64(c.range), m.i64.extend_u(g.length(c.array))))
+      continue
+    }
     const ends = c.ranged.map((v) => {
       const r = plan.ranges.get(v)!
       return r.kind === 'const' ? [r.lo, r.hi] : [() => m.i64.extend_s(g.local(v)), () => last(r)]

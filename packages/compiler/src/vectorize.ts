@@ -166,7 +166,7 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, co
     if (v === null || inst.vars[v].kind !== 'array') return false
     // Inside an inner loop, lanes that have left it run on with stale locals: only indices the
     // entry test proved for every iteration are safe there.
-    if (!version.accesses.has(e) && (!inst.inBounds.has(e) || innerStack.length > 0)) return false
+    if (innerStack.length > 0 ? !version.accesses.has(e) || version.byRange.has(e) : !version.accesses.has(e) && !inst.inBounds.has(e)) return false
     return inst.types.get(e.index)?.kind === 'int' && value(e.index)
   }
   const value = (e: Expr): boolean => {
