@@ -116,6 +116,84 @@ describe('Math.pow and ** with a constant exponent are inline only where that is
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
 
+/** Math.hypot as hypot.ts lowers it (V8's algorithm), in JS: must equal Math.hypot wherever it runs. */
+const HYPOT = `((...xs) => {
+  let max = 0
+  let nan = false
+  for (const x of xs) {
+    if (x !== x) nan = true
+    else if (Math.abs(x) > max) max = Math.abs(x)
+  }
+  if (max === Infinity) return Infinity
+  if (nan) return NaN
+  if (max === 0) return 0
+  let sum = 0
+  let compensation = 0
+  for (const x of xs) {
+    const n = Math.abs(x) / max
+    const summand = n * n - compensation
+    const preliminary = sum + summand
+    compensation = (preliminary - sum) - summand
+    sum = preliminary
+  }
+  return Math.sqrt(sum) * max
+})`
+
+/** Argument lists where the lowering and Math.hypot differ: edge values and a seeded spread of magnitudes, 1 to 4 arguments. */
+function hypotMismatches(hypotSource: string, edges: number[], count: number): string[] {
+  // eslint-disable-next-line no-new-func
+  const hypot = new Function(`return ${hypotSource}`)() as (...xs: number[]) => number
+  let seed = 4242
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) | 0) / 2147483648
+  const pick = () => (next() < 0.1 ? edges[Math.floor(Math.abs(next()) * edges.length)] : next() * 10 ** Math.round(next() * 320))
+  const bad: string[] = []
+  for (let i = 0; i < count; i++) {
+    const xs = Array.from({ length: 1 + (i % 4) }, pick)
+    // Both called the way kernels call them: 2 arguments most often.
+    const want = xs.length === 2 ? Math.hypot(xs[0], xs[1]) : Math.hypot(...xs)
+    if (!Object.is(want, hypot(...xs))) bad.push(xs.join(', '))
+  }
+  return bad
+}
+
+describe('Math.hypot is inline, with V8\'s own algorithm (hypot.ts)', () => {
+  test('the lowering equals Math.hypot in Node', () => {
+    expect(hypotMismatches(HYPOT, EDGES, 200_000)).toEqual([])
+  })
+
+  test('the lowering equals Math.hypot in Chromium', async () => {
+    const browser = await launchBrowser()
+    try {
+      const page = await browser.context.newPage()
+      const bad = await page.evaluate(`(${hypotMismatches.toString()})(${JSON.stringify(HYPOT)}, [${EDGES.map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(', ')}], 200000)`)
+      expect(bad).toEqual([])
+    } finally {
+      await browser.close()
+    }
+  }, 60_000)
+
+  test('no Math import is left for it', () => {
+    const r = compileKernel({ source: '(a) => { let s = 0; for (let i = 0; i + 2 < a.length; i++) s += Math.hypot(a[i], a[i + 1]) + Math.hypot(a[i]) + Math.hypot(a[i], a[i + 1], a[i + 2]) + Math.hypot(); return s }', signature: '(f64[]) => f64' })
+    expect(r.ok && r.meta.mathImports).toEqual([])
+  })
+
+  const fixtures: Fixture[] = [
+    {
+      name: 'hypot of 0 to 3 arguments on edge values, undefined reads and ints',
+      fn: (a: Float64Array, b: Int32Array, out: Float64Array) => {
+        for (let i = 0; i < a.length; i++) {
+          out[i * 4] = Math.hypot(a[i], a[i + 1])
+          out[i * 4 + 1] = Math.hypot(a[i])
+          out[i * 4 + 2] = Math.hypot(a[i], b[i % b.length], a[a.length - 1 - i]) + Math.hypot()
+          out[i * 4 + 3] = Math.hypot(b[i % b.length], 3)
+        }
+      },
+      argSets: [() => [Float64Array.from(EDGES), Int32Array.of(3, -4, 0, 2147483647), new Float64Array(EDGES.length * 4)], () => [Float64Array.of(3, 4, 1e300, 1e-300, -0), Int32Array.of(-5), new Float64Array(20)]],
+    },
+  ]
+  for (const f of fixtures) test(f.name, () => checkEveryTier(f))
+})
+
 describe('bounds of non-integer numbers keep loop counters int, and stay exact', () => {
   const odd = (n: number) => Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? -0 : i * 1.5 - 7))
   const fixtures: Fixture[] = [

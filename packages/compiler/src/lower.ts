@@ -9,6 +9,7 @@ import { UNDEF_BOOL, valueOps } from './values.js'
 import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
 import { constantExponent, inlinePower } from './power.js'
+import { inlineHypot } from './hypot.js'
 import { unrollPlan } from './unroll.js'
 import { emitGuard, versionPlan } from './bounds.js'
 import { emitDisjoint, emitLanes, lanePlan, type LaneEmitter } from './vectorize.js'
@@ -430,6 +431,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     const info = mathFunctions.get(name)!
     const arg = (i: number): Ref => toF64(e.args[i])
     if (name === 'pow') return power(arg(0), typeOf(e.args[0]), lower(e.args[1]), typeOf(e.args[1]))
+    if (name === 'hypot') return inlineHypot({ m, addLocal: () => addLocal(binaryen.f64) }, e.args.map((_, i) => arg(i)))
     if (info.lowering === 'import') {
       return m.call(ctx.mathImport(name, e.args.length), e.args.map((_, i) => arg(i)), binaryen.f64)
     }

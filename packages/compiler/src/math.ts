@@ -35,7 +35,7 @@ export const mathFunctions = new Map<string, { arity: number; lowering: MathLowe
   ['cosh', { arity: 1, lowering: 'import' }],
   ['exp', { arity: 1, lowering: 'import' }],
   ['expm1', { arity: 1, lowering: 'import' }],
-  ['hypot', { arity: -1, lowering: 'import' }],
+  ['hypot', { arity: -1, lowering: 'native' }],
   ['log', { arity: 1, lowering: 'import' }],
   ['log10', { arity: 1, lowering: 'import' }],
   ['log1p', { arity: 1, lowering: 'import' }],
