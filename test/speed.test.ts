@@ -26,6 +26,17 @@ const IDENTITIES = `({
   '0.5': (x) => (x === -Infinity ? Infinity : Math.sqrt(x) + 0),
 })`
 
+/** Runs a `(source, edges, count) => mismatches` check in a Chromium page. */
+async function mismatchesInChromium(check: (source: string, edges: number[], count: number) => string[], source: string): Promise<string[]> {
+  const browser = await launchBrowser()
+  try {
+    const page = await browser.context.newPage()
+    return await page.evaluate(`(${check.toString()})(${JSON.stringify(source)}, [${EDGES.map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(', ')}], 200000)`)
+  } finally {
+    await browser.close()
+  }
+}
+
 /** Values where an identity and Math.pow differ: edge values and a seeded spread of magnitudes. */
 function powMismatches(identitiesSource: string, edges: number[], count: number): string[] {
   // eslint-disable-next-line no-new-func
@@ -62,14 +73,7 @@ describe('Math.pow and ** with a constant exponent are inline only where that is
   })
 
   test('each identity equals Math.pow in Chromium', async () => {
-    const browser = await launchBrowser()
-    try {
-      const page = await browser.context.newPage()
-      const bad = await page.evaluate(`(${powMismatches.toString()})(${JSON.stringify(IDENTITIES)}, [${EDGES.map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(', ')}], 200000)`)
-      expect(bad).toEqual([])
-    } finally {
-      await browser.close()
-    }
+    expect(await mismatchesInChromium(powMismatches, IDENTITIES)).toEqual([])
   }, 60_000)
 
   const values = () => Float64Array.from([...EDGES, 4, 9, 0.25, -2])
@@ -162,14 +166,7 @@ describe('Math.hypot is inline, with V8\'s own algorithm (hypot.ts)', () => {
   })
 
   test('the lowering equals Math.hypot in Chromium', async () => {
-    const browser = await launchBrowser()
-    try {
-      const page = await browser.context.newPage()
-      const bad = await page.evaluate(`(${hypotMismatches.toString()})(${JSON.stringify(HYPOT)}, [${EDGES.map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(', ')}], 200000)`)
-      expect(bad).toEqual([])
-    } finally {
-      await browser.close()
-    }
+    expect(await mismatchesInChromium(hypotMismatches, HYPOT)).toEqual([])
   }, 60_000)
 
   test('no Math import is left for it', () => {

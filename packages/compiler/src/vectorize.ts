@@ -69,6 +69,19 @@ export interface LaneEmitter {
 
 const f64t: Type = { kind: 'f64' }
 
+/**
+ * Whether lanes take `Math.name` with `arity` arguments: a lane-wise instruction, min/max of
+ * two, or a host function of fixed arity called once per lane (not random, whose calls would
+ * come in another order, nor pow, whose inline exponents are decided elsewhere).
+ */
+function laneMathCall(name: string, arity: number): boolean {
+  const info = mathFunctions.get(name)
+  if (!info) return false
+  if (name === 'min' || name === 'max') return arity === 2
+  if (laneMath.has(name)) return arity === info.arity
+  return info.lowering === 'import' && name !== 'random' && name !== 'pow' && info.arity === arity
+}
+
 /** `TABLE[2]`: the element of a module constant array at a literal index in bounds, or null. */
 function elementOfConstant(func: Instance['func'], constants: ReadonlyMap<string, unknown>, e: IndexExpr): number | null {
   const b = func.names.get(e.object)
@@ -198,11 +211,7 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, co
       case 'Cond': return cond(e.test) && value(e.then) && value(e.else)
       case 'Call': {
         if (!e.mathName) return e.args.every(value) && inlinable(inst.calls.get(e))
-        const info = mathFunctions.get(e.mathName)
-        if (!info) return false
-        if (e.mathName === 'min' || e.mathName === 'max') return e.args.length === 2 && e.args.every(value)
-        if (!laneMath.has(e.mathName) && (info.lowering !== 'import' || e.mathName === 'random' || e.mathName === 'pow' || info.arity < 0)) return false
-        return e.args.length === info.arity && e.args.every(value)
+        return laneMathCall(e.mathName, e.args.length) && e.args.every(value)
       }
       default: return false
     }
@@ -247,11 +256,7 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, co
         case 'Cond': return pureCond(e.test) && pure(e.then) && pure(e.else)
         case 'Call': {
           if (!e.mathName) return e.args.every(pure) && inlinable(callee.calls.get(e), depth + 1)
-          const info = mathFunctions.get(e.mathName)
-          if (!info) return false
-          if (e.mathName === 'min' || e.mathName === 'max') return e.args.length === 2 && e.args.every(pure)
-          if (!laneMath.has(e.mathName) && (info.lowering !== 'import' || e.mathName === 'random' || e.mathName === 'pow' || info.arity < 0)) return false
-          return e.args.length === info.arity && e.args.every(pure)
+          return laneMathCall(e.mathName, e.args.length) && e.args.every(pure)
         }
         default: return false
       }
