@@ -13,7 +13,7 @@ import { inlineHypot } from './hypot.js'
 import { unrollPlan } from './unroll.js'
 import { emitGuard, versionPlan } from './bounds.js'
 import { emitDisjoint, emitLanes, lanePlan, type LaneEmitter } from './vectorize.js'
-import { elementInfo, type ElementTypeName } from './signature.js'
+import { elementShift, type ElementTypeName } from './signature.js'
 import { boundsOf, f64, fullInt, mayBeUndefined, rangeOf, type Type } from './types.js'
 
 type Ref = binaryen.ExpressionRef
@@ -61,7 +61,6 @@ export function wasmParams(t: Type): binaryen.Type[] {
   return t.kind === 'array' ? [binaryen.i32, binaryen.i32] : [wasmType(t)]
 }
 
-const shiftOf: Record<number, number> = { 1: 0, 2: 1, 4: 2, 8: 3 }
 
 interface ArrayRef { element: ElementTypeName; ptr: number; len: number; varId: number }
 
@@ -247,7 +246,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
       }
     }
     const arr = arrayOf(target.object)
-    const shift = shiftOf[elementInfo[arr.element].bytes]
+    const shift = elementShift(arr.element)
     return {
       setup, valid, element: arr.element, constOffset: 0, undefinedKey,
       addr: () => m.i32.add(m.local.get(arr.ptr, binaryen.i32), shift === 0 ? idx() : m.i32.shl(idx(), m.i32.const(shift))),

@@ -28,6 +28,11 @@ export const elementInfo: Record<ElementTypeName, { bytes: number; ctor: string 
   u8c: { bytes: 1, ctor: 'Uint8ClampedArray' },
 }
 
+/** log2 of an element's size: the shift from an index to its byte offset. */
+export function elementShift(element: ElementTypeName): number {
+  return Math.log2(elementInfo[element].bytes)
+}
+
 export class SignatureError extends Error {}
 
 function parseParamType(text: string, whole: string): ParamType {

@@ -23,7 +23,7 @@ import type { Expr, ForStmt, IndexExpr, LoopStmt, Stmt } from './ast.js'
 import type { VersionPlan } from './bounds.js'
 import type { Instance } from './infer.js'
 import { mathConstants, mathFunctions } from './math.js'
-import type { ElementTypeName } from './signature.js'
+import { elementShift, type ElementTypeName } from './signature.js'
 import type { Type } from './types.js'
 import { unrollPlan } from './unroll.js'
 
@@ -42,6 +42,8 @@ export interface LanePlan {
   laneVars: Set<number>
   /** Inner loops that run with lane masks (not unrolled). */
   innerLoops: Set<LoopStmt>
+  /** Accesses of consecutive elements from one lane to the next (stride × step = 1). */
+  unitStride: Set<IndexExpr>
   /** Array pairs that must not share memory: [written, other]. */
   disjoint: [number, number][]
   /**
@@ -294,7 +296,8 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, co
   for (const w of written) for (const o of arrays) if (o !== w && !(written.has(o) && o < w)) disjoint.push([w, o])
   const loopLocal = new Map<LoopStmt, Set<number>>()
   for (const l of innerLoops) loopLocal.set(l, new Set([...laneVars].filter((v) => (reads.get(v) ?? []).every((stack) => stack.includes(l)))))
-  return { counter, step, laneVars, innerLoops, disjoint, loopLocal }
+  const unitStride = new Set(accesses.filter((a) => (strideForm(a.e.index)?.stride ?? 0) * step === 1).map((a) => a.e))
+  return { counter, step, laneVars, innerLoops, unitStride, disjoint, loopLocal }
 
   /**
    * `e` as stride × counter + rest + an offset in [lo, hi]: rest a canonical text of the
@@ -375,33 +378,23 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
   let labelCount = 0
 
   const splat = (x: Ref): Ref => m.f64x2.splat(x)
-  /** Invariant scalars splatted once, before the loop. */
+  /** Values computed once, before the loop (V8 rematerializes v128 constants at each use): invariant scalars splatted, constant pairs. */
   const prelude: Ref[] = []
   const hoisted = new Map<string, number>()
-  const invariantLanes = (key: string, scalar: () => Ref): Ref => {
+  const hoist = (key: string, make: () => Ref): Ref => {
     let l = hoisted.get(key)
     if (l === undefined) {
-      l = env.addLocal(binaryen.v128)
+      l = env.addLocal(v128)
       hoisted.set(key, l)
-      prelude.push(m.local.set(l, splat(scalar())))
+      prelude.push(m.local.set(l, make()))
     }
-    return m.local.get(l, binaryen.v128)
+    return m.local.get(l, v128)
   }
-  const constBytes = (a: number, b: number): number[] => {
+  const invariantLanes = (key: string, scalar: () => Ref): Ref => hoist(key, () => splat(scalar()))
+  const constLanes = (a: number, b: number): Ref => {
     const bytes = new Uint8Array(16)
     new Float64Array(bytes.buffer).set([a, b])
-    return Array.from(bytes)
-  }
-  /** A constant pair of lanes, held in a local set before the loop (V8 rematerializes v128 constants at each use). */
-  const constLanes = (a: number, b: number): Ref => {
-    const bytes = constBytes(a, b)
-    let l = hoisted.get(`c${bytes.join(',')}`)
-    if (l === undefined) {
-      l = env.addLocal(binaryen.v128)
-      hoisted.set(`c${bytes.join(',')}`, l)
-      prelude.push(m.local.set(l, m.v128.const(bytes)))
-    }
-    return m.local.get(l, binaryen.v128)
+    return hoist(`c${bytes.join(',')}`, () => m.v128.const(Array.from(bytes)))
   }
   const lane = (x: Ref, k: number): Ref => m.f64x2.extract_lane(x, k)
   const temp = (x: Ref): { set: Ref; get: () => Ref } => {
@@ -555,14 +548,13 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     return { setup: [idx.set], at: (k) => laneIndex(idx.get, k) }
   }
   const addressOf = (a: { ptr: number; element: ElementTypeName }, i: Ref): Ref => {
-    const shift = { f64: 3, f32: 2, i32: 2, u32: 2, i16: 1, u16: 1, i8: 0, u8: 0, u8c: 0 }[a.element]
+    const shift = elementShift(a.element)
     return m.i32.add(m.local.get(a.ptr, binaryen.i32), shift === 0 ? i : m.i32.shl(i, m.i32.const(shift)))
   }
-  const unitStride = (e: IndexExpr): boolean => (strideOf(e.index) ?? 0) * plan.step === 1
   const load = (e: IndexExpr): Ref => {
     const a = env.array(varOf(e.object))
     const idx = indexer(e)
-    if (a.element === 'f64' && unitStride(e)) return m.block(null, [...idx.setup, m.v128.load(0, 8, addressOf(a, idx.at(0)))], v128)
+    if (a.element === 'f64' && plan.unitStride.has(e)) return m.block(null, [...idx.setup, m.v128.load(0, 8, addressOf(a, idx.at(0)))], v128)
     const scalar = (k: number): Ref => {
       const l = env.loadElement(a.element, addressOf(a, idx.at(k)))
       return l.type.kind === 'int' ? m.f64.convert_s.i32(l.ref) : l.ref
@@ -575,7 +567,7 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     const val = temp(v)
     // A value that may be undefined has its NaN made canonical, as a scalar store does.
     const canonical = (): Ref => (t.kind === 'maybeNum' ? m.v128.bitselect(val.get(), constLanes(NaN, NaN), m.f64x2.eq(val.get(), val.get())) : val.get())
-    if (mask === null && a.element === 'f64' && unitStride(e)) {
+    if (mask === null && a.element === 'f64' && plan.unitStride.has(e)) {
       return m.block(null, [...idx.setup, val.set, m.v128.store(0, 8, addressOf(a, idx.at(0)), canonical())])
     }
     const perLane = (k: number): Ref => {
@@ -615,7 +607,7 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     const t = temp(x)
     return m.block(null, [t.set, m.local.set(l, m.v128.bitselect(t.get(), m.local.get(l, v128), mask()))])
   }
-  /** The active mask of each inner loop being emitted, and its exit label. */
+  /** The local holding each inner loop's active mask, while it is emitted. */
   const active = new Map<LoopStmt, number>()
 
   const stmt = (s: Stmt, mask: Mask): Ref => {
@@ -696,33 +688,6 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     return out
   }
 
-  function strideOf(e: Expr): number | null {
-    // The counter's coefficient when it is a constant (locals declared in the body stand for their initializers).
-    switch (e.kind) {
-      case 'Num': return 0
-      case 'Name': {
-        const v = varOf(e)
-        if (v === plan.counter) return 1
-        if (plan.laneVars.has(v)) {
-          const init = func.vars[v].init
-          return func.vars[v].assignments === 1 && init ? strideOf(init) : null
-        }
-        return 0
-      }
-      case 'Member': return 0
-      case 'Binary': {
-        const l = strideOf(e.left)
-        const r = strideOf(e.right)
-        if (l === null || r === null) return null
-        if (e.op === '+') return l + r
-        if (e.op === '-') return l - r
-        if (e.op === '*') return e.left.kind === 'Num' ? e.left.value * r : e.right.kind === 'Num' ? e.right.value * l : l === 0 && r === 0 ? 0 : null
-        return null
-      }
-      default: return null
-    }
-  }
-
   // The loop: two iterations per trip while counter + 1 passes the test.
   const test = loop.test as Extract<Expr, { kind: 'Binary' }>
   const bothInRange = (): Ref => {
@@ -742,11 +707,10 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
 export function emitDisjoint(plan: LanePlan, env: LaneEmitter): Ref | null {
   const { m } = env
   if (plan.disjoint.length === 0) return null
-  const bytes = { f64: 3, f32: 2, i32: 2, u32: 2, i16: 1, u16: 1, i8: 0, u8: 0, u8c: 0 }
   const range = (v: number): { start: () => Ref; end: () => Ref } => {
     const a = env.array(v)
     const start = (): Ref => m.local.get(a.ptr, binaryen.i32)
-    const end = (): Ref => m.i32.add(start(), m.i32.shl(m.local.get(a.len, binaryen.i32), m.i32.const(bytes[a.element])))
+    const end = (): Ref => m.i32.add(start(), m.i32.shl(m.local.get(a.len, binaryen.i32), m.i32.const(elementShift(a.element))))
     return { start, end }
   }
   return plan.disjoint.map(([a, b]) => {
