@@ -48,6 +48,7 @@ const peers = {
     await k.ready()
     k(...args)
     await k.ready()
+    if (k.tier(c.signature) === 'js') throw new Error(`${c.name}: Kiln did not compile`)
     return { call: () => k(...args), views: args }
   },
   asDefault: (c, pristine) => assemblyScript(c, pristine, false),
