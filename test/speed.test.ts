@@ -479,13 +479,73 @@ describe('bounds checked once per loop where the index is affine in the counter 
       signature: '(i32[], i32[], i32) => f64',
       argSets: [() => [Int32Array.from({ length: 12 }, (_, i) => i * 2147483 - 7), new Int32Array(8), 2], () => [Int32Array.from({ length: 6 }, (_, i) => 2147483647 - i), new Int32Array(8), -3], () => [new Int32Array(0), new Int32Array(8), 0]],
     },
+    {
+      // Edge-clamped taps through a helper: the clamp's ends stand for the term. Widths whose
+      // rows do not fit the array, a width of 0 and 1, the arrays passed twice (aliased), and
+      // an end past the array (`w` instead of `w - 1`: undefined reads on the last column).
+      name: 'a 5-tap blur whose taps are clamped to the row by a helper',
+      fn: function blur(src: Uint8ClampedArray, dst: Uint8ClampedArray, w: number, edge: number) {
+        const rows = src.length / (4 * w)
+        for (let y = 0; y < rows; y++) {
+          for (let x = 0; x < w; x++) {
+            for (let c = 0; c < 3; c++) {
+              let sum = 0
+              for (let k = -2; k <= 2; k++) {
+                const xx = clamp(x + k, 0, w - edge)
+                sum += WEIGHTS[k + 2] * src[(y * w + xx) * 4 + c]
+              }
+              dst[(y * w + x) * 4 + c] = sum
+            }
+          }
+        }
+      },
+      deps: { clamp, WEIGHTS },
+      signature: '(u8c[], u8c[], i32, i32) => void',
+      argSets: [
+        () => [Uint8ClampedArray.from({ length: 96 }, (_, i) => i * 37), new Uint8ClampedArray(96), 6, 1],
+        () => [Uint8ClampedArray.from({ length: 96 }, (_, i) => i * 37), new Uint8ClampedArray(96), 6, 0],
+        () => [Uint8ClampedArray.from({ length: 40 }, (_, i) => i * 11), new Uint8ClampedArray(40), 7, 1],
+        () => [Uint8ClampedArray.from({ length: 8 }, (_, i) => i * 29), new Uint8ClampedArray(8), 1, 1],
+        () => [Uint8ClampedArray.from({ length: 16 }, (_, i) => i * 29), new Uint8ClampedArray(16), 2, 3],
+        () => { const a = Uint8ClampedArray.from({ length: 48 }, (_, i) => i * 53); return [a, a, 4, 1] },
+      ],
+    },
+    {
+      // The clamp written out: ternaries either way round, Math.min of Math.max and the
+      // mirror, ends that are parameters (possibly crossed: lo > hi), and a clamp of a
+      // product (not a counter). A one-sided clamp (only Math.max) bounds nothing.
+      name: 'clamped indices written as ternaries and as Math.min / Math.max',
+      fn: (a: Float64Array, out: Float64Array, lo: number, hi: number) => {
+        let s = 0
+        for (let i = 0; i < out.length; i++) {
+          const j = i - 3 < lo ? lo : i - 3 > hi ? hi : i - 3
+          const k = i + 2 > hi ? hi : i + 2 < lo ? lo : i + 2
+          out[i] = a[j] + a[Math.min(Math.max(i * 3, lo), hi)] + a[Math.max(Math.min(i, hi), 0)]
+          s += a[k] - a[Math.max(i - 1, lo)]
+        }
+        return s
+      },
+      signature: '(f64[], f64[], i32, i32) => f64',
+      argSets: [
+        () => [f64s(12, 5), new Float64Array(10), 0, 11],
+        () => [f64s(12, 5), new Float64Array(10), 2, 14],
+        () => [f64s(12, 5), new Float64Array(10), -3, 5],
+        () => [f64s(12, 5), new Float64Array(10), 8, 3],
+        () => [f64s(3, 5), new Float64Array(6), 0, 2],
+      ],
+    },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 
   test('a versioned loop is emitted twice: a checked copy and one without bounds checks', async () => {
     const binaryen = await compilersBinaryen()
     const loads = (index: string) => {
-      const r = compileKernel({ source: `(a, b, n) => { let s = 0; for (let i = 0; i < n; i++) s += a[${index}] * b[n - i]; return s }`, signature: '(f64[], f64[], i32) => f64', assume: { intRanges: [null, null, [1, 1024]] } })
+      const r = compileKernel({
+        source: `(a, b, n) => { let s = 0; for (let i = 0; i < n; i++) s += a[${index}] * b[n - i]; return s }`,
+        deps: { clamp: clamp.toString() },
+        signature: '(f64[], f64[], i32) => f64',
+        assume: { intRanges: [null, null, [1, 1024]] },
+      })
       if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'))
       const text = binaryen.readBinary(r.wasm).emitText()
       return { loads: text.match(/f64\.load/g)?.length ?? 0, undefinedReads: text.match(/nan:0xbadf00d/g)?.length ?? 0 }
@@ -497,6 +557,12 @@ describe('bounds checked once per loop where the index is affine in the counter 
     expect(loads('i * 2')).toEqual({ loads: 4, undefinedReads: 2 })
     expect(loads('i * i')).toEqual({ loads: 4, undefinedReads: 2 })
     expect(loads('i * i * i')).toEqual({ loads: 4, undefinedReads: 3 })
+    // A clamped index lies between the clamp's ends: tested once, in any of the forms written;
+    // a clamp on one side only bounds nothing.
+    for (const clamped of ['clamp(i - 2, 0, n - 1)', 'i + 1 > n - 1 ? n - 1 : i + 1 < 0 ? 0 : i + 1', 'Math.min(Math.max(i * 5, 1), n)', 'Math.max(0, Math.min(n - i, 7))']) {
+      expect(loads(clamped), clamped).toEqual({ loads: 4, undefinedReads: 2 })
+    }
+    expect(loads('Math.max(i * i * i, 0)')).toEqual({ loads: 4, undefinedReads: 3 })
   })
 })
 
@@ -525,6 +591,7 @@ describe('clamped byte stores skip the clamp only where the value is already a b
 })
 
 // Helpers the simd128 fixtures call (lanes take them inline).
+const WEIGHTS = [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16]
 function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x
 }

@@ -10,6 +10,11 @@
 //
 // Counters of inner loops that are unrolled (unroll.ts) range over their constants too; an
 // index affine in several counters takes its extremes at the corners of their box.
+//
+// A clamped term (`clamp(x + k, 0, w - 1)` through a helper, its ternary written out, or
+// `Math.min(Math.max(…, lo), hi)`) is not affine, but its value lies between invariant ends:
+// it ranges over them as a counter would (clampBounds), so a blur's edge-clamped taps are
+// tested once per row too.
 
 import type binaryen from 'binaryen'
 import type { Expr, ForStmt, IndexExpr, Stmt } from './ast.js'
@@ -24,9 +29,18 @@ const MAX_BODY_NODES = 400
 const MAX_RANGE_INDEX = 2 ** 24
 /** Counters an index may be affine in (the test evaluates it at 2^n corners). */
 const MAX_RANGED = 3
+/** Distinct ends of a clamped term (each multiplies the corners tested). */
+const MAX_ENDS = 3
 
-/** A counter's range: the loop's own (its value on entry to the last one the test allows), or an unrolled loop's constants. */
-type Range = { kind: 'loop'; bound: Expr; inclusive: boolean } | { kind: 'const'; lo: number; hi: number }
+/**
+ * A counter's range: the loop's own (its value on entry to the last one the test allows), an
+ * unrolled loop's constants, or a clamped term's invariant ends (its value is never outside
+ * the lowest and highest of them).
+ */
+type Range =
+  | { kind: 'loop'; bound: Expr; inclusive: boolean }
+  | { kind: 'const'; lo: number; hi: number }
+  | { kind: 'ends'; ends: Expr[] }
 
 export interface VersionPlan {
   /** The accesses the fast copy runs unchecked. */
@@ -42,6 +56,8 @@ export interface VersionPlan {
   ranges: Map<number, Range>
   /** Locals declared in the body without reassignment: their initializers stand for them. */
   derived: Map<number, Expr>
+  /** Clamped terms of indices, each ranged as the pseudo-counter (a negative id) it maps to. */
+  terms: Map<Expr, number>
 }
 
 /** What building the entry test needs from the lowering. */
@@ -78,6 +94,7 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
   const declared = new Set<number>()
   const ranges = new Map<number, Range>([[counter, { kind: 'loop', bound: test.right, inclusive: test.op === '<=' }]])
   const derived = new Map<number, Expr>()
+  const terms = new Map<Expr, number>()
   const accesses: IndexExpr[] = []
   let nodes = 0
   let ok = true
@@ -93,7 +110,11 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
         for (const d of s.decls) {
           const v = func.decls.get(d)!
           declared.add(v)
-          if (func.vars[v].assignments === 1 && isIntVar(v)) derived.set(v, d.init)
+          if (func.vars[v].assignments === 1 && isIntVar(v)) {
+            const ends = clampEnds(d.init)
+            if (ends) ranges.set(v, { kind: 'ends', ends })
+            else derived.set(v, d.init)
+          }
           walkExpr(d.init)
         }
         return
@@ -165,6 +186,15 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
         if (e.op === '*' && l.size > 0 && r.size > 0) return null
         return new Set([...l, ...r])
       }
+      case 'Call': case 'Cond': {
+        if (inst.types.get(e)?.kind !== 'int') return null
+        const ends = clampEnds(e)
+        if (!ends) return null
+        const id = -1 - terms.size
+        terms.set(e, id)
+        ranges.set(id, { kind: 'ends', ends })
+        return new Set([id])
+      }
       default: return null
     }
   }
@@ -186,7 +216,21 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
     }
   }
   if (checks.length === 0) return null
-  return { accesses: new Set(checks.map((c) => c.access)), byRange, checks, counter, ranges, derived }
+  return { accesses: new Set(checks.map((c) => c.access)), byRange, checks, counter, ranges, derived, terms }
+
+  /**
+   * The invariant ends between which a clamped int expression always lies, or null: a helper
+   * of one `return` (its parameters standing for the call's arguments), a ternary, Math.min and
+   * Math.max, read with what each branch's test says about the value (clampBounds).
+   */
+  function clampEnds(e: Expr): Expr[] | null {
+    if (inst.types.get(e)?.kind !== 'int') return null
+    const b = clampBounds(e, { inst, args: null, root: inst, isEnd: invariantExpr }, [], 0)
+    if (!b?.lo || !b.hi) return null
+    const ends: Expr[] = []
+    for (const end of [...b.lo, ...b.hi]) if (!ends.some((other) => sameShape(other, end, inst))) ends.push(end)
+    return ends.length <= MAX_ENDS ? ends : null
+  }
 
   function varId(ref: Expr): number | null {
     if (ref.kind !== 'Name') return null
@@ -229,6 +273,11 @@ export function emitGuard(plan: VersionPlan, g: GuardEmitter, inst: Instance): R
     return r.inclusive ? b : m.i64.sub(b, i64(1))
   }
   const at = (e: Expr, corner: Map<number, (() => Ref) | number>): Ref => {
+    const term = plan.terms.get(e)
+    if (term !== undefined) {
+      const c = corner.get(term)!
+      return typeof c === 'number' ? i64(c) : c()
+    }
     switch (e.kind) {
       case 'Num': return i64(e.value)
       case 'Member': {
@@ -256,15 +305,138 @@ export function emitGuard(plan: VersionPlan, g: GuardEmitter, inst: Instance): R
       tests.push(m.i64.lt_u(i64(c.range), m.i64.extend_u(g.length(c.array))))
       continue
     }
-    const ends = c.ranged.map((v) => {
+    const ends = c.ranged.map((v): ((() => Ref) | number)[] => {
       const r = plan.ranges.get(v)!
-      return r.kind === 'const' ? [r.lo, r.hi] : [() => m.i64.extend_s(g.local(v)), () => last(r)]
+      if (r.kind === 'const') return [r.lo, r.hi]
+      if (r.kind === 'ends') return r.ends.map((e) => () => at(e, new Map()))
+      return [() => m.i64.extend_s(g.local(v)), () => last(r)]
     })
-    for (let bits = 0; bits < 1 << c.ranged.length; bits++) {
-      const corner = new Map<number, (() => Ref) | number>(c.ranged.map((v, k) => [v, ends[k][(bits >> k) & 1]]))
-      // Unsigned: a negative index is a huge one, so one comparison tests both ends.
-      tests.push(m.i64.lt_u(at(c.access.index, corner), m.i64.extend_u(g.length(c.array))))
-    }
+    // Every combination of ends (the corners of the box).
+    let corners: Map<number, (() => Ref) | number>[] = [new Map()]
+    c.ranged.forEach((v, k) => {
+      corners = corners.flatMap((corner) => ends[k].map((end) => new Map([...corner, [v, end]])))
+    })
+    // Unsigned: a negative index is a huge one, so one comparison tests both ends.
+    for (const corner of corners) tests.push(m.i64.lt_u(at(c.access.index, corner), m.i64.extend_u(g.length(c.array))))
   }
   return tests.reduce((a, b) => m.i32.and(a, b))
+}
+
+/** What an expression's int value is known to lie between: at least the lowest of `lo`, at most the highest of `hi`. */
+interface Bounds { lo: Expr[] | null; hi: Expr[] | null }
+
+/** Where clampBounds reads: an instance, and for a helper's body, its parameters' arguments in the caller. */
+interface Scope {
+  inst: Instance
+  args: Expr[] | null
+  /** The instance the ends belong to. */
+  root: Instance
+  /** Whether an expression of the root is an end: invariant while the loop runs. */
+  isEnd: (e: Expr) => boolean
+}
+
+/** A branch condition known true: `value` (a subject) is at least or at most `end`. */
+interface Fact { subject: Expr; scope: Scope; lo?: Expr; hi?: Expr }
+
+/**
+ * Bounds of `e` (an int expression of `scope`), with ends in the caller's terms: an invariant
+ * leaf bounds itself; Math.max is at least either operand's lower bound and at most the highest
+ * upper bound, Math.min the mirror; a ternary is either branch, each read under what its test
+ * says (`x < lo ? lo : x` is at least `lo` in the else branch); a one-`return` helper is its
+ * return value with its parameters bound to the call's arguments. Null where nothing is known.
+ */
+function clampBounds(e: Expr, scope: Scope, facts: Fact[], depth: number): Bounds | null {
+  if (depth > 8) return null
+  const outer = outerExpr(e, scope)
+  if (outer && scope.isEnd(outer)) return { lo: [outer], hi: [outer] }
+  // What the tests of the branches around `e` say about it, keeping only invariant ends.
+  const known = facts.filter((f) => sameValue(f.subject, f.scope, e, scope))
+  const lo = known.flatMap((f) => (f.lo && scope.isEnd(f.lo) ? [f.lo] : []))
+  const hi = known.flatMap((f) => (f.hi && scope.isEnd(f.hi) ? [f.hi] : []))
+  if (lo.length && hi.length) return { lo: [lo[0]], hi: [hi[0]] }
+  const join = (parts: (Bounds | null)[], side: 'lo' | 'hi'): Expr[] | null =>
+    parts.every((p) => p?.[side]) ? parts.flatMap((p) => p![side]!) : null
+  const pick = (parts: (Bounds | null)[], side: 'lo' | 'hi'): Expr[] | null => parts.find((p) => p?.[side])?.[side] ?? null
+  let found: Bounds | null = null
+  if (e.kind === 'Call' && (e.mathName === 'max' || e.mathName === 'min') && e.args.length > 0) {
+    const parts = e.args.map((a) => clampBounds(a, scope, facts, depth + 1))
+    found = e.mathName === 'max' ? { lo: pick(parts, 'lo'), hi: join(parts, 'hi') } : { lo: join(parts, 'lo'), hi: pick(parts, 'hi') }
+  } else if (e.kind === 'Call' && !e.mathName) {
+    const callee = scope.inst.calls.get(e)
+    const body = callee?.func.fn.body
+    const ret = body?.length === 1 && body[0].kind === 'Return' ? body[0].value : null
+    if (callee && ret && callee.func.vars.every((v) => v.assignments <= 1)) {
+      const args = e.args.map((a) => outerExpr(a, scope))
+      if (args.every((a) => a !== null)) found = clampBounds(ret, { ...scope, inst: callee, args: args as Expr[] }, [], depth + 1)
+    }
+  } else if (e.kind === 'Cond') {
+    const test = comparison(e.test)
+    const then = clampBounds(e.then, scope, test ? [...facts, ...test(true, scope)] : facts, depth + 1)
+    const other = clampBounds(e.else, scope, test ? [...facts, ...test(false, scope)] : facts, depth + 1)
+    found = { lo: join([then, other], 'lo'), hi: join([then, other], 'hi') }
+  }
+  if (!found) return lo.length || hi.length ? { lo: lo.length ? [lo[0]] : null, hi: hi.length ? [hi[0]] : null } : null
+  return { lo: lo.length ? [lo[0]] : found.lo, hi: hi.length ? [hi[0]] : found.hi }
+}
+
+/** What `a < b` (or <=, >, >=) says about its operands when it is `holds`: each bounded by the other, where that one is a leaf. */
+function comparison(test: Expr): ((holds: boolean, scope: Scope) => Fact[]) | null {
+  if (test.kind !== 'Binary' || !['<', '<=', '>', '>='].includes(test.op)) return null
+  // `l < r` or `l <= r` true: l at most r, r at least l; false: the reverse.
+  const less = test.op === '<' || test.op === '<='
+  return (holds, scope) => {
+    const [small, big] = less === holds ? [test.left, test.right] : [test.right, test.left]
+    const facts: Fact[] = []
+    const smallOuter = outerExpr(small, scope)
+    const bigOuter = outerExpr(big, scope)
+    if (bigOuter) facts.push({ subject: small, scope, hi: bigOuter })
+    if (smallOuter) facts.push({ subject: big, scope, lo: smallOuter })
+    return facts
+  }
+}
+
+/** `e` of `scope` as an expression of the caller: a helper's parameter becomes its argument; null for a helper's own locals. */
+function outerExpr(e: Expr, scope: Scope): Expr | null {
+  if (!scope.args) return e
+  switch (e.kind) {
+    case 'Num': return e
+    case 'Name': {
+      const b = scope.inst.func.names.get(e)
+      if (b?.kind !== 'var' || b.id >= scope.args.length) return null
+      return scope.args[b.id]
+    }
+    case 'Binary': {
+      if (e.op !== '+' && e.op !== '-' && e.op !== '*') return null
+      const l = outerExpr(e.left, scope)
+      const r = l && outerExpr(e.right, scope)
+      return l && r ? { ...e, left: l, right: r } : null
+    }
+    default: return null
+  }
+}
+
+/** Whether two pure int expressions always have the same value: the same shape over the same variables. */
+function sameValue(a: Expr, as: Scope, b: Expr, bs: Scope): boolean {
+  const x = outerExpr(a, as)
+  const y = outerExpr(b, bs)
+  return x !== null && y !== null && sameShape(x, y, bs.root)
+}
+
+/** Same shape over the same bindings of the caller (`root`), where every such expression lives. */
+function sameShape(a: Expr, b: Expr, root: Instance): boolean {
+  if (a.kind !== b.kind) return false
+  switch (a.kind) {
+    case 'Num': return a.value === (b as typeof a).value
+    case 'Name': {
+      const x = root.func.names.get(a)
+      const y = root.func.names.get(b as typeof a)
+      return x?.kind === 'var' && y?.kind === 'var' ? x.id === y.id : x !== undefined && JSON.stringify(x) === JSON.stringify(y)
+    }
+    case 'Member': return a.object.name === (b as typeof a).object.name && a.property === (b as typeof a).property
+    case 'Binary': {
+      const o = b as typeof a
+      return a.op === o.op && sameShape(a.left, o.left, root) && sameShape(a.right, o.right, root)
+    }
+    default: return false
+  }
 }

@@ -234,7 +234,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         undefinedKey = { test: () => isUndefinedF64(f.get()), globals: ctx.undefinedKey(t.origin) }
       }
     } else {
-      const i = tempSet(lower(target.index), binaryen.i32)
+      const i = tempSet(unchecked.has(target) ? wrappingIndex(target.index) : lower(target.index), binaryen.i32)
       setup.push(i.set)
       idx = i.get
       if (!inst.inBounds.has(target) && !unchecked.has(target)) valid = () => m.i32.lt_u(i.get(), length())
@@ -329,6 +329,21 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
     const r = l && exactTree(e.right)
     if (!l || !r) return null
     return e.op === '+' ? m.i64.add(l, r) : e.op === '-' ? m.i64.sub(l, r) : m.i64.mul(l, r)
+  }
+
+  /**
+   * An index the loop's entry test proved in bounds (bounds.ts), its speculative +, -, * in
+   * wrapping i32 arithmetic, unchecked. Where every partial result's JS value is below 2^53 in
+   * magnitude, JS computes each exactly, and wrapping arithmetic agrees with exact arithmetic
+   * modulo 2^32: on a result known to lie in [0, length) it is that result. (A -0 on the way
+   * names the same element as 0.)
+   */
+  function wrappingIndex(e: Expr): Ref {
+    const info = inst.checked.get(e)
+    if (e.kind !== 'Binary' || !info || info.lo < -(2 ** 53) || info.hi > 2 ** 53) return lower(e)
+    const l = wrappingIndex(e.left)
+    const r = wrappingIndex(e.right)
+    return e.op === '+' ? m.i32.add(l, r) : e.op === '-' ? m.i32.sub(l, r) : m.i32.mul(l, r)
   }
 
   /** `x ** y` (f64 base): inline for the exponents where that is exact (see power.ts), else the host's Math.pow. */
