@@ -564,6 +564,24 @@ describe('bounds checked once per loop where the index is affine in the counter 
     }
     expect(loads('Math.max(i * i * i, 0)')).toEqual({ loads: 4, undefinedReads: 3 })
   })
+
+  test('a loop stepping by k is tested at its own last counter value, not at the bound less 1', async () => {
+    // `i += 4` over RGBA reads px[i + 3]; at i = length - 1 that would be past the end, so a
+    // test at bound - 1 fails for every image and the checked copy always runs.
+    const binaryen = await compilersBinaryen()
+    const r = compileKernel({ source: '(px) => { let s = 0; for (let i = 0; i < px.length; i += 4) s += px[i] + px[i + 3]; return s }', signature: '(u8c[]) => f64' })
+    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'))
+    expect(binaryen.readBinary(r.wasm).emitText()).toMatch(/i64\.div_s/)
+    const k = kernel((px: Uint8ClampedArray) => { let s = 0; for (let i = 0; i < px.length; i += 4) s += px[i] + px[i + 3]; return s }, { signatures: ['(u8c[]) => f64'] })
+    await k.ready()
+    for (const n of [0, 3, 4, 5, 8, 11, 64]) {
+      const px = Uint8ClampedArray.from({ length: n }, (_, i) => i * 7)
+      let s = 0
+      for (let i = 0; i < px.length; i += 4) s += px[i] + px[i + 3]
+      expect(k.tier('(u8c[]) => f64')).not.toBe('js')
+      expect(k(px)).toBe(s)
+    }
+  })
 })
 
 describe('clamped byte stores skip the clamp only where the value is already a byte', () => {
@@ -591,6 +609,10 @@ describe('clamped byte stores skip the clamp only where the value is already a b
 })
 
 // Helpers the simd128 fixtures call (lanes take them inline).
+const bytesOf = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * seed) & 255)
+const clampedOf = (n: number, seed: number) => Uint8ClampedArray.from({ length: n }, (_, i) => (i * seed) & 255)
+/** n values, each run of four (a pixel's channels) the next of `edges`, cycling. */
+const edgesOf = (n: number, edges: number[]) => Float64Array.from({ length: n }, (_, i) => edges[(i >> 2) % edges.length])
 const WEIGHTS = [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16]
 function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x
@@ -684,6 +706,34 @@ describe('two iterations at once in simd128 where they are independent (vectoriz
       deps: { clamp, lerp, curve, lerpC },
       signature: '(u8c[], f64) => void',
       argSets: [() => [Uint8ClampedArray.from({ length: 28 }, (_, i) => (i * 37) & 255), 12.5], () => [Uint8ClampedArray.from({ length: 24 }, (_, i) => (i * 91) & 255), -300], () => [Uint8ClampedArray.from({ length: 8 }, (_, i) => i), NaN]],
+    },
+    {
+      // Byte loads and clamped byte stores in lanes: every rounding and clamping edge a lane
+      // store meets (ties to even, ±0.5 around 0 and 255, NaN, ±Infinity, -0), from u8 and u8c
+      // sources, plus clamps written as ternaries (pseudo-min/max in lanes) over NaN and -0.
+      name: 'byte lanes: ToUint8Clamp edges, u8 sources, and ternary clamps over NaN and -0',
+      fn: function bytes(src: Uint8Array, px: Uint8ClampedArray, edges: Float64Array, out: Float64Array, k: number) {
+        for (let i = 0; i < px.length; i += 4) {
+          const e = edges[i]
+          px[i] = e
+          px[i + 1] = src[i + 1] * k + e
+          px[i + 2] = src[i] < px[i + 3] ? px[i + 3] : src[i]
+          out[2 * i] = e < 0 ? 0 : e > 1 ? 1 : e
+          out[2 * i + 1] = e > k ? e : k
+          out[2 * i + 2] = k < e ? k : e
+          out[2 * i + 3] = clamp(e, -0, -0)
+          out[2 * i + 4] = e < 0 ? 0 : e
+          out[2 * i + 5] = e > -0 ? -0 : e
+        }
+      },
+      deps: { clamp },
+      signature: '(u8[], u8c[], f64[], f64[], f64) => void',
+      argSets: [
+        () => [bytesOf(64, 53), clampedOf(64, 29), edgesOf(64, [0.5, 1.5, 2.5, -0.5, -0, 254.5, 255.5, 256, -1, NaN, Infinity, -Infinity, 3.49999, 127.5, 0, 1]), new Float64Array(128), 1],
+        () => [bytesOf(64, 53), clampedOf(64, 29), edgesOf(64, [NaN, -0, 0.25, 300]), new Float64Array(128), NaN],
+        () => [bytesOf(44, 1), clampedOf(44, 7), edgesOf(44, [-0, 0.5, 1e308, -1e-300]), new Float64Array(88), -0],
+        () => [bytesOf(12, 1), clampedOf(12, 3), edgesOf(12, [2.5, -2.5]), new Float64Array(24), -2.5],
+      ],
     },
     {
       // An inner counted loop per lane, a lane-local sum read after it, int loads per lane.

@@ -38,7 +38,7 @@ const MAX_ENDS = 3
  * the lowest and highest of them).
  */
 type Range =
-  | { kind: 'loop'; bound: Expr; inclusive: boolean }
+  | { kind: 'loop'; bound: Expr; inclusive: boolean; step: number }
   | { kind: 'const'; lo: number; hi: number }
   | { kind: 'ends'; ends: Expr[] }
 
@@ -92,7 +92,8 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
 
   const assigned = func.assignedInLoop.get(loop) ?? new Map<number, number>()
   const declared = new Set<number>()
-  const ranges = new Map<number, Range>([[counter, { kind: 'loop', bound: test.right, inclusive: test.op === '<=' }]])
+  const step = u?.kind === 'Assign' ? (u.value as Extract<Expr, { kind: 'Num' }>).value : 1
+  const ranges = new Map<number, Range>([[counter, { kind: 'loop', bound: test.right, inclusive: test.op === '<=', step }]])
   const derived = new Map<number, Expr>()
   const terms = new Map<Expr, number>()
   const accesses: IndexExpr[] = []
@@ -268,9 +269,14 @@ export function emitGuard(plan: VersionPlan, g: GuardEmitter, inst: Instance): R
   const func = inst.func
   // (binaryen.js takes a bigint; its typings still say number.)
   const i64 = (n: number): Ref => m.i64.const(BigInt(n) as unknown as number)
+  // The counter's last value: the highest `first + k * step` the test allows (the test runs
+  // where the loop is entered, so there is one).
   const last = (r: Extract<Range, { kind: 'loop' }>): Ref => {
     const b = m.i64.extend_s(g.bound(r.bound))
-    return r.inclusive ? b : m.i64.sub(b, i64(1))
+    const top = r.inclusive ? b : m.i64.sub(b, i64(1))
+    if (r.step === 1) return top
+    const first = (): Ref => m.i64.extend_s(g.local(plan.counter))
+    return m.i64.add(first(), m.i64.mul(m.i64.div_s(m.i64.sub(top, first()), i64(r.step)), i64(r.step)))
   }
   const at = (e: Expr, corner: Map<number, (() => Ref) | number>): Ref => {
     const term = plan.terms.get(e)

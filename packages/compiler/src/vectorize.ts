@@ -451,12 +451,37 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
         throw new Error(`internal: lane ${e.op}`)
       }
       case 'Cond': {
+        const p = pseudoMinMax(e)
+        if (p) return p
         const t = cond(e.test)
         return m.v128.bitselect(value(e.then), value(e.else), t)
       }
       case 'Call': return call(e)
       default: throw new Error(`internal: lane ${e.kind}`)
     }
+  }
+  /**
+   * `a < b ? b : a` and its mirrors over two plain names or numbers: exactly wasm's pseudo-min
+   * and pseudo-max (`pmax(a, b)` is `a < b ? b : a`, NaN and -0 included), one instruction each
+   * where a compare and a bitselect would be two or more. A clamp is two of them.
+   */
+  const pseudoMinMax = (e: Extract<Expr, { kind: 'Cond' }>): Ref | null => {
+    const t = e.test
+    if (t.kind !== 'Binary' || (t.op !== '<' && t.op !== '>')) return null
+    const same = (x: Expr, y: Expr): boolean => {
+      if (x.kind === 'Num' && y.kind === 'Num') return Object.is(x.value, y.value)
+      if (x.kind !== 'Name' || y.kind !== 'Name') return false
+      const names = (helperScope ? helperScope.inst.func : func).names
+      const bx = names.get(x)
+      const by = names.get(y)
+      return bx !== undefined && by !== undefined && JSON.stringify(bx) === JSON.stringify(by)
+    }
+    const [l, r] = [t.left, t.right]
+    // `l < r ? r : l` = pmax(l, r); `l < r ? l : r` = pmin(r, l); `l > r ? r : l` = pmin(l, r); `l > r ? l : r` = pmax(r, l).
+    const lt = t.op === '<'
+    if (same(e.then, r) && same(e.else, l)) return lt ? m.f64x2.pmax(value(l), value(r)) : m.f64x2.pmin(value(l), value(r))
+    if (same(e.then, l) && same(e.else, r)) return lt ? m.f64x2.pmin(value(r), value(l)) : m.f64x2.pmax(value(r), value(l))
+    return null
   }
   const call = (e: Extract<Expr, { kind: 'Call' }>): Ref => {
     if (!e.mathName) return inlineHelper(e)
@@ -555,6 +580,11 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     const a = env.array(varOf(e.object))
     const idx = indexer(e)
     if (a.element === 'f64' && plan.unitStride.has(e)) return m.block(null, [...idx.setup, m.v128.load(0, 8, addressOf(a, idx.at(0)))], v128)
+    if (a.element === 'u8' || a.element === 'u8c') {
+      // Each byte into the lowest byte of 2^52 (whose ulp is 1) in its lane: 2^52 + byte, exactly; less 2^52, the byte.
+      const bytes = m.v128.load8_lane(0, 1, 8, addressOf(a, idx.at(1)), m.v128.load8_lane(0, 1, 0, addressOf(a, idx.at(0)), constLanes(2 ** 52, 2 ** 52)))
+      return m.block(null, [...idx.setup, m.f64x2.sub(bytes, constLanes(2 ** 52, 2 ** 52))], v128)
+    }
     const scalar = (k: number): Ref => {
       const l = env.loadElement(a.element, addressOf(a, idx.at(k)))
       return l.type.kind === 'int' ? m.f64.convert_s.i32(l.ref) : l.ref
@@ -569,6 +599,19 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     const canonical = (): Ref => (t.kind === 'maybeNum' ? m.v128.bitselect(val.get(), constLanes(NaN, NaN), m.f64x2.eq(val.get(), val.get())) : val.get())
     if (mask === null && a.element === 'f64' && plan.unitStride.has(e)) {
       return m.block(null, [...idx.setup, val.set, m.v128.store(0, 8, addressOf(a, idx.at(0)), canonical())])
+    }
+    if (a.element === 'u8c') {
+      // ToUint8Clamp in lanes: `0 < v ? v : 0` (NaN, -0 and negatives to 0), at most 255, then
+      // + 2^52, which rounds half to even to an integer held in the lowest byte of each lane.
+      const known = (t.kind === 'f64' || t.kind === 'int') && t.hi !== undefined && t.hi <= 255
+      const positive = m.f64x2.pmax(constLanes(0, 0), val.get())
+      const capped = known ? positive : m.f64x2.pmin(positive, constLanes(255, 255))
+      const bytes = temp(m.f64x2.add(capped, constLanes(2 ** 52, 2 ** 52)))
+      const laneStore = (k: number): Ref => {
+        const s = m.v128.store8_lane(0, 1, 8 * k, addressOf(a, idx.at(k)), bytes.get())
+        return mask === null ? s : m.if(m.i64.ne(m.i64x2.extract_lane(mask(), k), m.i64.const(0n as unknown as number)), s)
+      }
+      return m.block(null, [...idx.setup, val.set, bytes.set, laneStore(0), laneStore(1)])
     }
     const perLane = (k: number): Ref => {
       const s = env.storeElement(a.element, addressOf(a, idx.at(k)), lane(a.element === 'f64' ? canonical() : val.get(), k), f64t)
