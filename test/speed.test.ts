@@ -383,6 +383,24 @@ describe('small counted loops are unrolled with the same meaning', () => {
       },
       argSets: [() => [Float64Array.of(1, 2, 3, 4, 5, 6), new Float64Array(7), 99], () => [Float64Array.of(1, NaN, -0), new Float64Array(4), 5], () => [new Float64Array(0), new Float64Array(1), 0]],
     },
+    {
+      // Constant-array elements under an unrolled counter are immediates; taps before the first
+      // element and past the last are undefined, as in JS (NaN in a sum, `undefined` compared).
+      name: 'constant taps indexed by unrolled counters, in range and out of it',
+      fn: (a: Float64Array, out: Float64Array) => {
+        for (let i = 0; i < a.length; i++) {
+          let s = 0
+          let missing = 0
+          for (let k = -2; k <= 2; k++) s += WEIGHTS[k + 2] * a[i]
+          for (let k = -1; k <= 5; k++) if (WEIGHTS[k] === undefined) missing++
+          for (let c = 0; c < 3; c++) s += TAPS[2 * c + 1] - TAPS[c * c]
+          out[i] = s + missing + WEIGHTS[i % 7]
+        }
+      },
+      deps: { WEIGHTS, TAPS },
+      signature: '(f64[], f64[]) => void',
+      argSets: [() => [Float64Array.of(1, -0, NaN, 3.5, -2, 1e300, 7), new Float64Array(7)], () => [new Float64Array(0), new Float64Array(1)]],
+    },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })
@@ -614,6 +632,7 @@ const clampedOf = (n: number, seed: number) => Uint8ClampedArray.from({ length: 
 /** n values, each run of four (a pixel's channels) the next of `edges`, cycling. */
 const edgesOf = (n: number, edges: number[]) => Float64Array.from({ length: n }, (_, i) => edges[(i >> 2) % edges.length])
 const WEIGHTS = [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16]
+const TAPS = [3, -1, 4, 1, -5, 9, 2, -6]
 function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x
 }

@@ -93,6 +93,8 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   let labelCounter = 0
   /** Accesses proven in bounds by the entry test of the loop copy being lowered (bounds.ts). */
   const unchecked = new Set<IndexExpr>()
+  /** Counters of the unrolled loop copies being lowered, and their values in them. */
+  const unrolledValue = new Map<number, number>()
   const { tempSet, undefinedF64, isUndefinedF64, canonicalNaN, undefinedOf, coerce, toI32Ref, truthyRef, loadElement, storeElement, checkedInt, fitsInt32, checkedRounding, roundF64 } = valueOps(m, addLocal, (name) => ctx.helper(name))
 
   // Parameter entry: copy each wasm parameter into its var's locals, converting as needed.
@@ -298,14 +300,34 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
   function constantElement(e: IndexExpr, t: Type): Ref | null {
     const b = inst.func.names.get(e.object)
     const it = typeOf(e.index)
-    if (b?.kind !== 'const' || it.kind !== 'int' || it.lo !== it.hi) return null
+    const index = it.kind === 'int' && it.lo === it.hi ? it.lo : unrolledIndex(e.index)
+    if (b?.kind !== 'const' || index === null) return null
     const values = ctx.constants.get(b.name)
-    if (!Array.isArray(values) || it.lo < 0 || it.lo >= values.length) return null
-    const v = values[it.lo] as number
+    if (!Array.isArray(values) || index < 0 || index >= values.length) return null
+    const v = values[index] as number
     // The index expression is still evaluated (it may assign); a literal leaves nothing behind.
     // In bounds, the element's type is the constants' join: an int range or f64.
     const value = t.kind === 'int' ? m.i32.const(v) : m.f64.const(v)
     return e.index.kind === 'Num' ? value : m.block(null, [m.drop(lower(e.index)), value], wasmType(t))
+  }
+
+  /** The value of an index of literals and unrolled counters (`k + 2` in a copy where k is -1), or null. */
+  function unrolledIndex(e: Expr): number | null {
+    switch (e.kind) {
+      case 'Num': return Number.isInteger(e.value) ? e.value : null
+      case 'Name': {
+        const b = inst.func.names.get(e)
+        return b?.kind === 'var' ? unrolledValue.get(b.id) ?? null : null
+      }
+      case 'Binary': {
+        if (e.op !== '+' && e.op !== '-' && e.op !== '*') return null
+        const l = unrolledIndex(e.left)
+        const r = l === null ? null : unrolledIndex(e.right)
+        if (l === null || r === null) return null
+        return e.op === '+' ? l + r : e.op === '-' ? l - r : l * r
+      }
+      default: return null
+    }
   }
 
   function noteArray(target: IndexExpr, kind: 'read' | 'write'): void {
@@ -766,10 +788,16 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         if (plan && inst.vars[plan.v].kind === 'int') {
           // Unrolled (see unroll.ts): the counter set to each value, then the body, then its final value.
           const counter = varLocals[plan.v][0]
-          return m.block(null, [
-            ...plan.values.flatMap((v) => [m.local.set(counter, m.i32.const(v)), stmt(s.body)]),
-            m.local.set(counter, m.i32.const(plan.end)),
-          ])
+          const copies = plan.values.flatMap((v) => {
+            // Within this copy the counter is v: constant-array elements it indexes are immediates.
+            unrolledValue.set(plan.v, v)
+            try {
+              return [m.local.set(counter, m.i32.const(v)), stmt(s.body)]
+            } finally {
+              unrolledValue.delete(plan.v)
+            }
+          })
+          return m.block(null, [...copies, m.local.set(counter, m.i32.const(plan.end))])
         }
         const l = loopLabels(s)
         const rotated = (): Ref => {
