@@ -3,6 +3,7 @@
 //  2. compile time per kernel (compiler loaded), and the compiler's load time (fresh processes);
 //  3. dispatch overhead of a cached signature vs calling the wasm export directly;
 //  4. cold starts, builds (bench/build-bench.mjs) and the dev loop (bench/dev-bench.mjs).
+// `--quick` takes fewer samples; `--corpus` prints the corpus table alone.
 
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -132,6 +133,8 @@ for (const r of rows) {
   // copy ms: what copying the arrays in (and the written ones out) adds to a call.
   console.log(`${pad(r.name, 14, true)}${pad(fmt(r.js), 10)}${pad(fmt(r.zero), 13)}${pad(r.speedZero.toFixed(2), 7)}${pad(fmt(r.copied), 13)}${pad(r.speedCopied.toFixed(2), 7)}${pad(fmt(Math.max(0, r.copied - r.zero)), 9)}${pad(fmt(r.compileMs), 12)}`)
 }
+// `--corpus`: this table alone (a quick check while working on the compiler).
+if (process.argv.includes('--corpus')) process.exit(0)
 // Real-style library code through kernel(fn), signatures detected as an app's calls give them.
 const real = await realCodeTable({ quick })
 console.log(`\nReal-style library code (bench/real): JS time ÷ Kiln time, through kernel(fn) with detected signatures\n`)

@@ -432,9 +432,10 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
 
   /** Remembers the route a call just took when `callFast` can repeat it. */
   const noteRoute = (e: Entry, cls: number, v: Variant | null, ready: ReadyKernel, args: unknown[]): void => {
-    if (e.coerce || ready.undefinedKeys !== null || ready.meta.speculative) return
-    // The general module is taken only when no variant could be: the route must not depend on the values.
-    if (v === null && ((e.specializable && !e.aot && !devServer) || e.aotVariants.length > 0)) return
+    if (ready.undefinedKeys !== null) return
+    // The general module is taken by values no variant class covers (class -1): the route checks the class.
+    const classed = e.specializable && !e.aot && !devServer
+    if (v === null && ((classed && cls !== -1) || e.aotVariants.length > 0)) return
     const mem = kernelMemory()
     const kinds: FastRoute['kinds'] = []
     for (let i = 0; i < e.params.length; i++) {
@@ -442,9 +443,10 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       if (p.kind === 'array') {
         if (!mem.isAllocated(args[i] as TypedArray)) return
         kinds.push((args[i] as object).constructor)
-      } else kinds.push(p.type === 'bool' ? 'bool' : 'number')
+      } else kinds.push(p.type === 'bool' ? 'bool' : p.type === 'i32' || p.type === 'u32' || p.type === 'f32' ? p.type : 'number')
     }
-    fast = { e, cls, v, ready, kinds }
+    const written = ready.meta.speculative ? e.params.flatMap((p, i) => (p.kind === 'array' && e.written[i] ? [i] : [])) : []
+    fast = { e, cls, v, ready, kinds, checkClass: v !== null || classed, written }
   }
 
   const dispatch = (args: unknown[]): unknown => {
@@ -563,8 +565,12 @@ interface FastRoute {
   cls: number
   v: Variant | null
   ready: ReadyKernel
-  /** Per parameter: the typed-array class of a zero-copy array, or the scalar's JS type. */
-  kinds: (Function | 'number' | 'bool')[]
+  /** Per parameter: the typed-array class of a zero-copy array, or the scalar's type (a number coerced to i32, u32 or f32). */
+  kinds: (Function | 'number' | 'i32' | 'u32' | 'f32' | 'bool')[]
+  /** Whether the route holds only for arguments of its variant class `cls`. */
+  checkClass: boolean
+  /** A speculative module's written arrays: snapshotted so that a trap leaves no trace. */
+  written: number[]
 }
 
 /** Repeats a route for arguments of the same kinds, or NOT_RUN (the full dispatch decides). */
@@ -582,6 +588,10 @@ function callFast(f: FastRoute, args: unknown[]): unknown {
     if (k === 'number') {
       if (typeof a !== 'number') return NOT_RUN
       w[pos[i]] = a
+    } else if (k === 'i32' || k === 'u32' || k === 'f32') {
+      if (typeof a !== 'number') return NOT_RUN
+      // Coerced in place, as the full dispatch does (its variant class is that of the coerced value).
+      w[pos[i]] = args[i] = k === 'i32' ? a | 0 : k === 'u32' ? a >>> 0 : Math.fround(a)
     } else if (k === 'bool') {
       if (typeof a !== 'boolean') return NOT_RUN
       w[pos[i]] = a as unknown as number
@@ -591,8 +601,33 @@ function callFast(f: FastRoute, args: unknown[]): unknown {
       w[pos[i] + 1] = (a as TypedArray).length
     }
   }
-  if (f.v !== null && variantClass(e.params, args) !== f.cls) return NOT_RUN
-  return coerceResult(f.ready.meta.result, f.ready.fn.apply(undefined, w))
+  if (f.checkClass && variantClass(e.params, args) !== f.cls) return NOT_RUN
+  if (!f.ready.meta.speculative) return coerceResult(f.ready.meta.result, f.ready.call(w))
+  // A trap restores the written arrays; the full dispatch then runs the call again and bails the variant.
+  let snapshots: Snapshot[] | null = null
+  let bytes = 0
+  for (const i of f.written) {
+    bytes = snapshot(args[i] as TypedArray, (snapshots ??= []), bytes)
+    if (bytes < 0) return NOT_RUN
+  }
+  const out = callUndoable(f.ready, w, snapshots)
+  return out === BAILED ? NOT_RUN : coerceResult(f.ready.meta.result, out)
+}
+
+/** Where a snapshot of a zero-copy array's bytes is kept (see `invokeModule`). */
+interface Snapshot { at: number; from: number; length: number }
+
+/** Copies a zero-copy array's bytes into the snapshot store after `bytes` bytes; the new total, or -1 past the limit. */
+function snapshot(a: TypedArray, snapshots: Snapshot[], bytes: number): number {
+  if (bytes + a.byteLength > SNAPSHOT_LIMIT) return -1
+  if (snapshotStore.length < bytes + a.byteLength) {
+    const grown = new Uint8Array(Math.max(bytes + a.byteLength, snapshotStore.length * 2))
+    grown.set(snapshotStore.subarray(0, bytes))
+    snapshotStore = grown
+  }
+  snapshotStore.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), bytes)
+  snapshots.push({ at: a.byteOffset, from: bytes, length: a.byteLength })
+  return bytes + a.byteLength
 }
 
 const NOT_RUN = Symbol('not run')
@@ -648,11 +683,11 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
   const w = e.wasmArgs
   if (!e.hasArrays) {
     for (let i = 0; i < args.length; i++) w[i] = args[i] as number
-    return speculative ? callUndoable(ready, w, null) : ready.fn.apply(undefined, w)
+    return speculative ? callUndoable(ready, w, null) : ready.call(w)
   }
   const mem = kernelMemory()
   let staged: number[] | null = null
-  let snapshots: { at: number; from: number; length: number }[] | null = null
+  let snapshots: Snapshot[] | null = null
   let snapshotBytes = 0
   for (let i = 0; i < args.length; i++) {
     const p = e.params[i]
@@ -664,15 +699,8 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
         w[pos] = a.byteOffset
         w[pos + 1] = a.length
         if (speculative && e.written[i]) {
-          if (snapshotBytes + a.byteLength > SNAPSHOT_LIMIT) return NOT_SPECULATED
-          if (snapshotStore.length < snapshotBytes + a.byteLength) {
-            const grown = new Uint8Array(Math.max(snapshotBytes + a.byteLength, snapshotStore.length * 2))
-            grown.set(snapshotStore.subarray(0, snapshotBytes))
-            snapshotStore = grown
-          }
-          snapshotStore.set(new Uint8Array(mem.buffer, a.byteOffset, a.byteLength), snapshotBytes)
-          ;(snapshots ??= []).push({ at: a.byteOffset, from: snapshotBytes, length: a.byteLength })
-          snapshotBytes += a.byteLength
+          snapshotBytes = snapshot(a, (snapshots ??= []), snapshotBytes)
+          if (snapshotBytes < 0) return NOT_SPECULATED
         }
       } else {
         ;(staged ??= []).push(i)
@@ -681,11 +709,11 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
       w[pos] = args[i] as number
     }
   }
-  if (staged === null) return speculative ? callUndoable(ready, w, snapshots) : ready.fn.apply(undefined, w)
+  if (staged === null) return speculative ? callUndoable(ready, w, snapshots) : ready.call(w)
   const blocks = stageArrays(e, args, staged)
   if (blocks === null) return NOT_RUN
   try {
-    const out = speculative ? callUndoable(ready, w, snapshots) : ready.fn.apply(undefined, w)
+    const out = speculative ? callUndoable(ready, w, snapshots) : ready.call(w)
     if (out !== BAILED) {
       const buffer = mem.buffer
       for (const i of staged) {
@@ -702,9 +730,9 @@ function invokeModule(e: Entry, ready: ReadyKernel, args: unknown[], speculative
 }
 
 /** Calls a speculative module; on a trap, restores the snapshots and returns BAILED. */
-function callUndoable(ready: ReadyKernel, w: number[], snapshots: { at: number; from: number; length: number }[] | null): unknown {
+function callUndoable(ready: ReadyKernel, w: number[], snapshots: Snapshot[] | null): unknown {
   try {
-    return ready.fn.apply(undefined, w)
+    return ready.call(w)
   } catch (err) {
     if (!(err instanceof WebAssembly.RuntimeError)) throw err
     const buffer = kernelMemory().buffer
