@@ -771,6 +771,34 @@ describe('two iterations at once in simd128 where they are independent (vectoriz
       signature: '(i32[], f64[], f64[]) => void',
       argSets: [() => [Int32Array.of(0, 3, 1, 7, 2, 0, 5), f64s(7, 3), new Float64Array(7)], () => [Int32Array.of(4, 4), Float64Array.of(NaN, 50), new Float64Array(2)]],
     },
+    {
+      // Four iterations in flight (two groups through one fused inner loop): a group whose lanes
+      // all left keeps running masked while the other finishes; do-while and for inner loops;
+      // 1 to 3 iterations left over for the scalar loop; values after the loop that depend on
+      // when each lane left.
+      name: 'fused inner loops of two groups of lanes, with groups that finish far apart',
+      fn: (counts: Int32Array, data: Float64Array, out: Float64Array, tail: Float64Array) => {
+        for (let i = 0; i < counts.length; i++) {
+          const c = counts[i]
+          let s = data[i]
+          let k = 0
+          do {
+            s = s * 0.5 + k
+            k++
+            if (s > 50) break
+          } while (k < c)
+          out[i] = s + k
+          tail[i] = s * c - k
+        }
+      },
+      signature: '(i32[], f64[], f64[], f64[]) => void',
+      argSets: [
+        () => [Int32Array.of(0, 30, 1, 2, 40, 0, 3, 0, 9), f64s(9, 5), new Float64Array(9), new Float64Array(9)],
+        () => [Int32Array.of(60, 0, 0, 0, 60, 1), Float64Array.of(NaN, -0, 1e300, 3, 200, -7), new Float64Array(6), new Float64Array(6)],
+        () => [Int32Array.of(5, 5, 5, 5, 5), f64s(5, 2), new Float64Array(5), new Float64Array(5)],
+        () => [Int32Array.of(7, 1, 7, 1, 7, 1, 7, 1, 7, 1), f64s(10, 9), new Float64Array(10), new Float64Array(10)],
+      ],
+    },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 

@@ -370,8 +370,25 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
   const { m } = env
   const func = inst.func
   const v128 = binaryen.v128
-  const laneLocal = new Map<number, number>()
-  for (const v of plan.laneVars) laneLocal.set(v, env.addLocal(v128))
+  // An escape-time loop (one inner loop at the top of the body) runs two groups of two lanes
+  // through one fused inner loop: four iterations in flight hide the latency of each one's
+  // chain of dependent operations. Elsewhere one group.
+  const body = loop.body.kind === 'Block' ? loop.body.body : [loop.body]
+  const fusedAt = plan.innerLoops.size === 1 ? body.findIndex((x) => plan.innerLoops.has(x as LoopStmt)) : -1
+  const groupCount = fusedAt >= 0 ? 2 : 1
+  const groups = Array.from({ length: groupCount }, (_, g) => {
+    const locals = new Map<number, number>()
+    for (const v of plan.laneVars) locals.set(v, env.addLocal(v128))
+    return { base: 2 * g, locals }
+  })
+  /** The group being emitted: its first lane's iteration (counter + base × step) and its lane locals. */
+  let groupBase = 0
+  let laneLocal = groups[0].locals
+  const inGroup = <T>(g: { base: number; locals: Map<number, number> }, emit: () => T): T => {
+    groupBase = g.base
+    laneLocal = g.locals
+    return emit()
+  }
   const counterLocal = env.scalarLocal(plan.counter).index
   /** Constants an unrolled inner loop's counter holds in the copy being emitted. */
   const unrolledValue = new Map<number, number>()
@@ -424,7 +441,7 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
           return constLanes(c, c)
         }
         const v = (b as { id: number }).id
-        if (v === plan.counter) return m.f64x2.add(splat(m.f64.convert_s.i32(m.local.get(counterLocal, binaryen.i32))), constLanes(0, plan.step))
+        if (v === plan.counter) return m.f64x2.add(splat(m.f64.convert_s.i32(m.local.get(counterLocal, binaryen.i32))), constLanes(groupBase * plan.step, (groupBase + 1) * plan.step))
         if (unrolledValue.has(v)) return constLanes(unrolledValue.get(v)!, unrolledValue.get(v)!)
         if (laneLocal.has(v)) return m.local.get(laneLocal.get(v)!, v128)
         return invariantLanes(`v${v}`, () => scalarF64(v))
@@ -547,7 +564,10 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
         const b = func.names.get(e)
         if (b?.kind !== 'var') return null
         const v = b.id
-        if (v === plan.counter) return k === 0 ? m.local.get(counterLocal, binaryen.i32) : m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(k * plan.step))
+        if (v === plan.counter) {
+          const offset = (groupBase + k) * plan.step
+          return offset === 0 ? m.local.get(counterLocal, binaryen.i32) : m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(offset))
+        }
         if (unrolledValue.has(v)) return m.i32.const(unrolledValue.get(v)!)
         if (plan.laneVars.has(v)) {
           const init = func.vars[v].init
@@ -731,19 +751,56 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     return out
   }
 
-  // The loop: two iterations per trip while counter + 1 passes the test.
+  /**
+   * The inner loop of each group, fused: it runs while any lane of any group is active (a
+   * group whose lanes have all left runs masked, as a lane that has left does).
+   */
+  const fusedLoop = (s: LoopStmt): Ref => {
+    const f = s.kind === 'For' ? { init: s.init, test: s.test, update: s.update, after: false } : { init: null, test: s.test, update: null, after: s.kind === 'DoWhile' }
+    const n = labelCount++
+    const top = `${label}_top${n}`
+    const exit = `${label}_exit${n}`
+    const parts = groups.map((g) => {
+      const act = env.addLocal(v128)
+      const current = (): Ref => m.local.get(act, v128)
+      loopOfMask.set(current, s)
+      const narrow = (): Ref => (f.test ? m.local.set(act, m.v128.and(current(), inGroup(g, () => cond(f.test!)))) : m.nop())
+      const enter = inGroup(g, () => m.block(null, [f.init ? stmt(f.init, null) : m.nop(), m.local.set(act, m.v128.not(constLanes(0, 0))), f.after ? m.nop() : narrow()]))
+      const step = inGroup(g, () => {
+        active.set(s, act)
+        const out = m.block(null, [stmt(s.body, current), f.update ? effect(f.update, current) : m.nop(), narrow()])
+        active.delete(s)
+        return out
+      })
+      return { enter, step, current }
+    })
+    const anyActive = parts.map((p) => p.current()).reduce((a, b) => m.v128.or(a, b))
+    return m.block(exit, [
+      ...parts.map((p) => p.enter),
+      m.loop(top, m.block(null, [m.br(exit, m.i32.eqz(m.v128.any_true(anyActive))), ...parts.map((p) => p.step), m.br(top)])),
+    ])
+  }
+  /** One trip: each group's statements before the inner loop, the fused loop, each group's statements after it. */
+  const tripBody = (): Ref => {
+    if (groupCount === 1) return stmt(loop.body, null)
+    const each = (list: Stmt[]): Ref[] => groups.flatMap((g) => inGroup(g, () => list.map((x) => stmt(x, null))))
+    return m.block(null, [...each(body.slice(0, fusedAt)), fusedLoop(body[fusedAt] as LoopStmt), ...each(body.slice(fusedAt + 1))])
+  }
+
+  // The loop: 2 × groups iterations per trip while the last of them passes the test.
+  const lanes = 2 * groupCount
   const test = loop.test as Extract<Expr, { kind: 'Binary' }>
-  const bothInRange = (): Ref => {
-    const next = m.i64.add(m.i64.extend_s(m.local.get(counterLocal, binaryen.i32)), m.i64.const(BigInt(plan.step) as unknown as number))
+  const allInRange = (): Ref => {
+    const last = m.i64.add(m.i64.extend_s(m.local.get(counterLocal, binaryen.i32)), m.i64.const(BigInt((lanes - 1) * plan.step) as unknown as number))
     const bound = m.i64.extend_s(lowerBound())
-    return test.op === '<' ? m.i64.lt_s(next, bound) : m.i64.le_s(next, bound)
+    return test.op === '<' ? m.i64.lt_s(last, bound) : m.i64.le_s(last, bound)
   }
   const trip = m.block(null, [
-    stmt(loop.body, null),
-    m.local.set(counterLocal, m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(2 * plan.step))),
-    m.br(label, bothInRange()),
+    tripBody(),
+    m.local.set(counterLocal, m.i32.add(m.local.get(counterLocal, binaryen.i32), m.i32.const(lanes * plan.step))),
+    m.br(label, allInRange()),
   ])
-  return m.block(null, [...prelude, m.if(bothInRange(), m.loop(label, trip))])
+  return m.block(null, [...prelude, m.if(allInRange(), m.loop(label, trip))])
 }
 
 /** Array ranges that must not overlap, tested in bytes on entry. */
