@@ -128,18 +128,16 @@ export function valueOps(m: binaryen.Module, addLocal: (t: binaryen.Type) => num
       case 'u8c': {
         // Already within [0, 255] (a byte read from another array, a clamped value): no clamp.
         if (t.kind === 'int' && t.lo >= 0 && t.hi <= 255) return m.i32.store8(0, 1, addr, value)
-        if (t.kind === 'f64' && t.lo !== undefined && t.hi !== undefined && t.lo >= 0 && t.hi <= 255) {
-          return m.i32.store8(0, 1, addr, m.i32.trunc_s_sat.f64(m.f64.nearest(value)))
-        }
         if (t.kind === 'f64') {
           // ToUint8Clamp: NaN → 0, clamp to [0, 255], round half to even. `x > 0 ? x : 0`
-          // takes NaN, -0 and negatives to 0; the value is then in [0, 255], where the signed
-          // conversion is exact (in Chromium this sequence ran ~20% faster than f64.max with
-          // the unsigned saturating conversion).
+          // takes NaN, -0 and negatives to 0; at most 255 (a value known to be below needs no
+          // cap); then + 2^52 (whose ulp is 1) rounds half to even and leaves the byte in the
+          // low bits, cheaper than f64.nearest and a conversion (blur: 3.2 → 2.3 ms in Node).
           const v = tempSet(value, binaryen.f64)
           const positive = m.select(m.f64.gt(v.get(), m.f64.const(0)), v.get(), m.f64.const(0))
-          const clamped = m.f64.nearest(m.f64.min(positive, m.f64.const(255)))
-          return m.block(null, [v.set, m.i32.store8(0, 1, addr, m.i32.trunc_s_sat.f64(clamped))])
+          const capped = t.hi !== undefined && t.hi <= 255 ? positive : m.f64.min(positive, m.f64.const(255))
+          const rounded = m.f64.add(capped, m.f64.const(2 ** 52))
+          return m.block(null, [v.set, m.i32.store8(0, 1, addr, m.i32.wrap(m.i64.reinterpret(rounded)))])
         }
         if (t.kind === 'bool') return m.i32.store8(0, 1, addr, value)
         const v = tempSet(value, binaryen.i32)
