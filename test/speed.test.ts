@@ -552,6 +552,49 @@ describe('bounds checked once per loop where the index is affine in the counter 
         () => [f64s(3, 5), new Float64Array(6), 0, 2],
       ],
     },
+    {
+      // A clamped term inside a local that several indices read (one term, one range), and a
+      // local of the outer loop (Math.floor of a ratio) that is no end: it changes per row.
+      name: 'a running box blur and a nearest-neighbour resize, as libraries write them',
+      fn: function blurResize(src: Uint8ClampedArray, dst: Uint8ClampedArray, w: number, h: number, radius: number, out: Uint8ClampedArray, dw: number, dh: number) {
+        for (let y = 0; y < h; y++) {
+          const yi = y * w * 4
+          let rs = 0
+          let gs = 0
+          for (let i = -radius; i <= radius; i++) {
+            const p = yi + Math.min(w - 1, Math.max(i, 0)) * 4
+            rs += src[p]
+            gs += src[p + 1] + src[p + 2]
+          }
+          for (let x = 0; x < w; x++) {
+            const o = yi + x * 4
+            dst[o] = rs / (2 * radius + 1)
+            dst[o + 1] = gs / (4 * radius + 2)
+            const p1 = yi + Math.min(x + radius + 1, w - 1) * 4
+            const p2 = yi + Math.max(x - radius, 0) * 4
+            rs += src[p1] - src[p2]
+            gs += src[p1 + 1] - src[p2 + 1] + src[p1 + 2] - src[p2 + 2]
+          }
+        }
+        const xr = w / dw
+        const yr = h / dh
+        for (let y = 0; y < dh; y++) {
+          const sy = Math.floor(y * yr)
+          for (let x = 0; x < dw; x++) {
+            const sx = Math.floor(x * xr)
+            const si = (sy * w + sx) * 4
+            out[(y * dw + x) * 4] = src[si] + src[si + 3]
+          }
+        }
+      },
+      signature: '(u8c[], u8c[], i32, i32, i32, u8c[], i32, i32) => void',
+      argSets: [
+        () => [clampedOf(96, 37), new Uint8ClampedArray(96), 6, 4, 2, new Uint8ClampedArray(64), 4, 4],
+        () => [clampedOf(96, 11), new Uint8ClampedArray(96), 6, 4, 9, new Uint8ClampedArray(36), 3, 3],
+        () => [clampedOf(40, 29), new Uint8ClampedArray(40), 5, 2, 0, new Uint8ClampedArray(200), 10, 5],
+        () => [clampedOf(40, 29), new Uint8ClampedArray(40), 7, 2, 1, new Uint8ClampedArray(16), 2, 2],
+      ],
+    },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 

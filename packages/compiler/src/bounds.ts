@@ -112,7 +112,7 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
           const v = func.decls.get(d)!
           declared.add(v)
           if (func.vars[v].assignments === 1 && isIntVar(v)) {
-            const ends = clampEnds(d.init)
+            const ends = d.init.kind === 'Call' || d.init.kind === 'Cond' ? clampEnds(d.init) : null
             if (ends) ranges.set(v, { kind: 'ends', ends })
             else derived.set(v, d.init)
           }
@@ -188,6 +188,9 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
         return new Set([...l, ...r])
       }
       case 'Call': case 'Cond': {
+        // (A term reached twice, through a local several indices use, keeps its one id.)
+        const known = terms.get(e)
+        if (known !== undefined) return new Set([known])
         if (inst.types.get(e)?.kind !== 'int') return null
         const ends = clampEnds(e)
         if (!ends) return null
@@ -226,7 +229,7 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
    */
   function clampEnds(e: Expr): Expr[] | null {
     if (inst.types.get(e)?.kind !== 'int') return null
-    const b = clampBounds(e, { inst, args: null, root: inst, isEnd: invariantExpr }, [], 0)
+    const b = clampBounds(e, { inst, args: null, root: inst, isEnd: endExpr }, [], 0)
     if (!b?.lo || !b.hi) return null
     const ends: Expr[] = []
     for (const end of [...b.lo, ...b.hi]) if (!ends.some((other) => sameShape(other, end, inst))) ends.push(end)
@@ -247,6 +250,16 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
   }
   function arrayVar(e: IndexExpr): number | null {
     return arrayOfName(e.object)
+  }
+  /** An expression the entry test can evaluate: invariant, and of nothing declared in the body. */
+  function endExpr(e: Expr): boolean {
+    switch (e.kind) {
+      case 'Num': return Number.isInteger(e.value) && Math.abs(e.value) < 2 ** 31
+      case 'Member': return e.property === 'length' && arrayOfName(e.object) !== null
+      case 'Name': { const v = varId(e); return v !== null && invariant(v) }
+      case 'Binary': return (e.op === '+' || e.op === '-' || e.op === '*') && endExpr(e.left) && endExpr(e.right)
+      default: return false
+    }
   }
   function invariantExpr(e: Expr): boolean {
     switch (e.kind) {
