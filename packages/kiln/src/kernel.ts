@@ -433,9 +433,12 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
   /** Remembers the route a call just took when `callFast` can repeat it. */
   const noteRoute = (e: Entry, cls: number, v: Variant | null, ready: ReadyKernel, args: unknown[]): void => {
     if (ready.undefinedKeys !== null) return
-    // The general module is taken by values no variant class covers (class -1): the route checks the class.
+    // The general module is taken by values no variant class covers (class -1), and by a class
+    // whose variant is still compiling or did not compile: the route checks the class, and
+    // that its variant has not become ready since.
     const classed = e.specializable && !e.aot && !devServer
-    if (v === null && ((classed && cls !== -1) || e.aotVariants.length > 0)) return
+    const classVariant = v === null && classed && cls >= 0 ? e.variants.get(cls) ?? null : null
+    if (v === null && ((classed && cls >= 0 && (classVariant === null || classVariant.ready !== null)) || e.aotVariants.length > 0)) return
     const mem = kernelMemory()
     const kinds: FastRoute['kinds'] = []
     for (let i = 0; i < e.params.length; i++) {
@@ -446,13 +449,14 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
       } else kinds.push(p.type === 'bool' ? 'bool' : p.type === 'i32' || p.type === 'u32' || p.type === 'f32' ? p.type : 'number')
     }
     const written = ready.meta.speculative ? e.params.flatMap((p, i) => (p.kind === 'array' && e.written[i] ? [i] : [])) : []
-    fast = { e, cls, v, ready, kinds, checkClass: v !== null || classed, written }
+    fast = { e, cls, v, ready, kinds, checkClass: v !== null || classed, written, classVariant }
   }
 
   const dispatch = (args: unknown[]): unknown => {
     const e = findEntry(args)
     if (e.coerce) coerceArgs(e.params, args)
     let cls = e.specializable && !e.aot && !devServer ? variantClass(e.params, args) : -1
+    const argsClass = cls
     if (cls >= 0) {
       const v = e.variants.get(cls) ?? startVariant(e, cls, false)
       if (v.ready) {
@@ -473,7 +477,7 @@ export function kernel<F extends AnyFunction>(fn: F, options: KernelOptions = {}
     if (e.ready) {
       const out = invoke(e, e.ready, args, false)
       if (out !== NOT_RUN) {
-        noteRoute(e, -1, null, e.ready, args)
+        noteRoute(e, argsClass, null, e.ready, args)
         return coerceResult(e.ready.meta.result, out)
       }
     } else if (!e.pending && cls < 0) {
@@ -571,6 +575,8 @@ interface FastRoute {
   checkClass: boolean
   /** A speculative module's written arrays: snapshotted so that a trap leaves no trace. */
   written: number[]
+  /** On the general module: the class's variant, compiling or failed (the route ends once it is ready). */
+  classVariant: Variant | null
 }
 
 /** Repeats a route for arguments of the same kinds, or NOT_RUN (the full dispatch decides). */
@@ -579,6 +585,7 @@ function callFast(f: FastRoute, args: unknown[]): unknown {
   if (args.length !== kinds.length) return NOT_RUN
   // Still the module the full dispatch would take (a hot swap or a new variant replaces it).
   if (f.v === null ? e.ready !== f.ready : f.v.ready !== f.ready || f.v.bailed || e.variants.get(f.cls) !== f.v) return NOT_RUN
+  if (f.classVariant !== null && (f.classVariant.ready !== null || e.variants.get(f.cls) !== f.classVariant)) return NOT_RUN
   const mem = kernelMemory()
   const w = e.wasmArgs
   const pos = e.argPos
