@@ -126,6 +126,17 @@ describe('the file store', () => {
     expect(edited.filters.after).not.toEqual(warm.filters.after)
   })
 
+  test('a warm start does not load the key module (acorn) for a variant no earlier run got to store', () => {
+    // The variant's key is learned once, by the run that looked for it; its alias then names it
+    // even though no entry exists, so a start that looks again parses nothing.
+    const cache = join(tmpRoot, `probe${counter++}`)
+    const probe = (...args: string[]) => execFileSync(process.execPath, [join(root, 'test/support/warm-probe.mjs'), ...args], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, KILN_CACHE_DIR: cache },
+    })
+    probe('fill')
+    for (let i = 0; i < 2; i++) expect(JSON.parse(probe())).toEqual({ tier: 'store', keyModule: false })
+  })
+
   test('KILN_DEBUG_CACHE explains every miss against the previous entry', () => {
     const p = project()
     const first = runWithLog(p.dir, p.cache)

@@ -168,13 +168,16 @@ export function compileSync(req: ModuleRequest): CompiledKernel | null {
   const raw = syncStore?.aliasGet ? rawInput(req) : null
   const aliased = raw ? syncStore!.aliasGet!(raw) : null
   const key = aliased ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
+  // The alias is the key's own (it names no entry): kept on a miss too, so that the next start
+  // looking for a module not stored yet (a range variant whose script ended before it compiled)
+  // does not load the key module to learn it again.
+  if (raw && !aliased) syncStore!.aliasPut?.(raw, key)
   const known = modulesReady.get(key)
   if (known) return countHit(req, 'memory', known)
   if (!syncStore) return null
   const found = syncStore.getSync!(key)
   if (!found.entry) return null
   countHit(req, syncStore.name, null, found.bytes)
-  if (raw && !aliased) syncStore.aliasPut?.(raw, key)
   return remember({ key, module: new WebAssembly.Module(found.entry.wasm as Uint8Array<ArrayBuffer>), meta: found.entry.meta, origin: 'store' })
 }
 
