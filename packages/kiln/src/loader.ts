@@ -186,7 +186,9 @@ export function isStoredSync(req: ModuleRequest): boolean {
   const syncStore = req.persistent && store?.hasSync ? store : null
   if (!syncStore || (!keyModule && !keyModuleSync)) return false
   const raw = syncStore.aliasGet ? rawInput(req) : null
-  const key = (raw ? syncStore.aliasGet!(raw) : null) ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
+  const aliased = raw ? syncStore.aliasGet!(raw) : null
+  const key = aliased ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
+  if (raw && !aliased) syncStore.aliasPut?.(raw, key)
   return modulesReady.has(key) || syncStore.hasSync!(key)
 }
 
