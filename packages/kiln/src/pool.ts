@@ -6,7 +6,10 @@
 // the main thread).
 
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+
+/** node:worker_threads, loaded with the first worker (a warm start that compiles nothing never loads it). */
+const workerThreads = (): typeof import('node:worker_threads') => (process as unknown as { getBuiltinModule(id: 'node:worker_threads'): typeof import('node:worker_threads') }).getBuiltinModule('node:worker_threads')
 import type { CompileInput, CompileResult } from '@kiln/compiler'
 
 export interface Compiled {
@@ -73,7 +76,7 @@ export class CompilePool {
   private start(): void {
     this.started = true
     for (let i = 0; i < this.size; i++) {
-      const slot: Slot = { worker: new Worker(new URL('./compileWorker.js', import.meta.url)), job: null, alive: true }
+      const slot: Slot = { worker: new (workerThreads().Worker)(new URL('./compileWorker.js', import.meta.url)), job: null, alive: true }
       slot.worker.on('message', (m: Compiled | { error: string }) => {
         const job = slot.job
         slot.job = null
