@@ -825,13 +825,16 @@ describe('two iterations at once in simd128 where they are independent (vectoriz
           const c = counts[i]
           let s = data[i]
           let k = 0
+          let z = -0
           do {
             s = s * 0.5 + k
             k++
             if (s > 50) break
+            z++
           } while (k < c)
           out[i] = s + k
-          tail[i] = s * c - k
+          // A counter from -0 keeps it in lanes that never count (1 / z is -Infinity there).
+          tail[i] = s * c - k + 1 / z
         }
       },
       signature: '(i32[], f64[], f64[], f64[]) => void',

@@ -713,7 +713,13 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     if (e.kind === 'Update') {
       const v = varOf(e.target)
       const l = laneLocal.get(v)!
-      return assignLane(v, (e.op === '++' ? m.f64x2.add : m.f64x2.sub)(m.local.get(l, v128), constLanes(1, 1)), mask)
+      const step = (by: Ref): Ref => (e.op === '++' ? m.f64x2.add : m.f64x2.sub)(m.local.get(l, v128), by)
+      // A counter (never -0) under a mask steps by 1 where active and by +0 elsewhere, which
+      // leaves it as it is: one and, not a bitselect (an escape loop's `iter++`).
+      if (mask !== null && countsOnly.has(v) && !plan.loopLocal.get(loopOfMask.get(mask)!)?.has(v)) {
+        return m.local.set(l, step(m.v128.and(mask(), constLanes(1, 1))))
+      }
+      return assignLane(v, step(constLanes(1, 1)), mask)
     }
     if (e.kind !== 'Assign') throw new Error('internal: lane effect')
     if (e.target.kind === 'Index') return store(e.target, value(e.value), inst.types.get(e.value)!, mask)
@@ -723,6 +729,46 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     const next = e.op === '=' ? rhs : e.op === '+=' ? m.f64x2.add(old(), rhs) : e.op === '-=' ? m.f64x2.sub(old(), rhs) : e.op === '*=' ? m.f64x2.mul(old(), rhs) : m.f64x2.div(old(), rhs)
     return assignLane(v, next, mask)
   }
+  // Locals the loop assigns other than by `++` / `--`.
+  const assignedOtherwise = new Set<number>()
+  const walkExpr = (e: Expr): void => {
+    switch (e.kind) {
+      case 'Assign':
+        if (e.target.kind === 'Name') assignedOtherwise.add(varOf(e.target))
+        walkExpr(e.target)
+        walkExpr(e.value)
+        return
+      case 'Index': walkExpr(e.index); return
+      case 'Call': e.args.forEach(walkExpr); return
+      case 'Unary': walkExpr(e.arg); return
+      case 'Binary': case 'Logical': walkExpr(e.left); walkExpr(e.right); return
+      case 'Cond': walkExpr(e.test); walkExpr(e.then); walkExpr(e.else); return
+      case 'Update': walkExpr(e.target); return
+      case 'Seq': e.exprs.forEach(walkExpr); return
+      default: return
+    }
+  }
+  const walkStmt = (st: Stmt): void => {
+    switch (st.kind) {
+      case 'Let': st.decls.forEach((d) => walkExpr(d.init)); return
+      case 'If': walkExpr(st.test); walkStmt(st.then); if (st.else) walkStmt(st.else); return
+      case 'For': if (st.init) walkStmt(st.init); if (st.test) walkExpr(st.test); if (st.update) walkExpr(st.update); walkStmt(st.body); return
+      case 'While': case 'DoWhile': walkExpr(st.test); walkStmt(st.body); return
+      case 'Block': st.body.forEach(walkStmt); return
+      case 'ExprStmt': walkExpr(st.expr); return
+      case 'Return': if (st.value) walkExpr(st.value); return
+      default: return
+    }
+  }
+  walkStmt(loop.body)
+  /**
+   * Lane locals that only count: declared with an integer literal other than -0 and changed by
+   * `++` / `--` alone, so they never hold -0 (and + 0 leaves them as they are).
+   */
+  const countsOnly = new Set([...plan.laneVars].filter((v) => {
+    const init = func.vars[v].init
+    return init?.kind === 'Num' && Number.isInteger(init.value) && !Object.is(init.value, -0) && !assignedOtherwise.has(v)
+  }))
   /** An inner loop: runs while any lane is active; a lane leaves when its test fails or it breaks. */
   const innerLoop = (s: LoopStmt, mask: Mask, init: Stmt | null, test: Expr | null, update: Expr | null, testAfter: boolean): Ref => {
     const act = env.addLocal(v128)
@@ -819,3 +865,4 @@ export function emitDisjoint(plan: LanePlan, env: LaneEmitter): Ref | null {
     return m.i32.or(m.i32.le_u(x.end(), y.start()), m.i32.le_u(y.end(), x.start()))
   }).reduce((p, q) => m.i32.and(p, q))
 }
+
