@@ -326,6 +326,22 @@ describe('integer results of rounding, and speculative int32 arithmetic, stay ex
         () => [Int32Array.from({ length: 40 }, (_, i) => i * 1e8), new Float64Array(16), 1],
       ],
     },
+    {
+      // Rounding results inference bounds without speculation, of negative and positive
+      // operands: the conversion truncates, so only Math.trunc, and Math.floor of a number
+      // known >= 0, skip the rounding instruction.
+      name: 'floor, ceil, round and trunc of bounded numbers either side of zero',
+      fn: (a: Int8Array, b: Uint8Array, out: Int32Array) => {
+        for (let i = 0; i < a.length; i++) {
+          out[i * 4] = Math.floor(a[i] * 0.5) + Math.floor(b[i] * 0.3)
+          out[i * 4 + 1] = Math.trunc(a[i] * 0.25) - Math.trunc(b[i] / 7)
+          out[i * 4 + 2] = Math.ceil(a[i] / 3) + Math.round(b[i] * 0.5)
+          out[i * 4 + 3] = Math.floor(a[i] / 3) * Math.floor(b[i] / 2.5)
+        }
+      },
+      signature: '(i8[], u8[], i32[]) => void',
+      argSets: [() => [Int8Array.of(-128, -7, -3, -1, 0, 1, 3, 7, 127, -2, 5, -5), Uint8Array.of(0, 1, 2, 3, 5, 7, 10, 99, 100, 254, 255, 128), new Int32Array(48)]],
+    },
   ]
   for (const f of fixtures) test(f.name, () => checkEveryTier(f))
 })

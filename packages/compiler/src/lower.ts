@@ -483,7 +483,13 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         if (t.kind !== 'int') return roundF64(name, arg(0))
         // An int result of a number operand: inference proved it in int32 and never NaN or -0, so
         // the trapping conversion never traps (in Chromium it costs less than the saturating one).
-        return typeOf(a0).kind === 'int' ? lower(a0) : m.i32.trunc_s.f64(roundF64(name, arg(0)))
+        if (typeOf(a0).kind === 'int') return lower(a0)
+        {
+          // The conversion truncates: Math.trunc needs nothing more, nor Math.floor of a number >= 0.
+          const at = typeOf(a0)
+          const nonNegative = at.kind === 'f64' && at.lo !== undefined && at.lo >= 0
+          return m.i32.trunc_s.f64(name === 'trunc' || (name === 'floor' && nonNegative) ? arg(0) : roundF64(name, arg(0)))
+        }
       case 'sqrt': return m.f64.sqrt(arg(0))
       case 'fround': return m.f64.promote(m.f32.demote(arg(0)))
       case 'imul': return m.i32.mul(toI32(e.args[0]), toI32(e.args[1]))
