@@ -569,6 +569,16 @@ describe('bounds checked once per loop where the index is affine in the counter 
       ],
     },
     {
+      // Shaped like a clamp, but past `hi` it is the index itself (unbounded above): not a
+      // clamped term, so its reads past the end stay undefined.
+      name: 'a clamp-shaped index that is unbounded above stays checked',
+      fn: (a: Float64Array, out: Float64Array, lo: number, hi: number) => {
+        for (let i = 0; i < out.length; i++) out[i] = a[i * 2 < lo ? lo : i * 2 > hi ? i * 2 : hi]
+      },
+      signature: '(f64[], f64[], i32, i32) => void',
+      argSets: [() => [f64s(12, 5), new Float64Array(10), 0, 11], () => [f64s(12, 5), new Float64Array(10), 3, 5]],
+    },
+    {
       // A clamped term inside a local that several indices read (one term, one range), and a
       // local of the outer loop (Math.floor of a ratio) that is no end: it changes per row.
       name: 'a running box blur and a nearest-neighbour resize, as libraries write them',
