@@ -569,6 +569,31 @@ describe('bounds checked once per loop where the index is affine in the counter 
       ],
     },
     {
+      // Counted inner loops inside the versioned one range from their start to their last
+      // value: stepped by 2, starting past 0, running zero times (start above the bound), and
+      // reaching one element past the end on the last row or column only.
+      name: 'counted inner loops with invariant bounds, tested from the outer loop',
+      fn: (a: Float64Array, out: Float64Array, w: number, h: number, k0: number, k1: number) => {
+        let s = 0
+        for (let y = 0; y < h; y++) {
+          for (let c = k0; c < k1; c += 2) {
+            out[y * w + c] = a[y * w + c + 1] * 2
+            s += a[(h - 1 - y) * w + c]
+          }
+          for (let d = 0; d <= 2; d++) s += a[y + d * w]
+        }
+        return s
+      },
+      signature: '(f64[], f64[], i32, i32, i32, i32) => f64',
+      argSets: [
+        () => [f64s(24, 3), new Float64Array(24), 6, 4, 0, 6],
+        () => [f64s(24, 3), new Float64Array(24), 6, 4, 1, 7],
+        () => [f64s(24, 3), new Float64Array(24), 6, 4, 5, 2],
+        () => [f64s(20, 3), new Float64Array(24), 6, 4, 0, 6],
+        () => [f64s(24, 3), new Float64Array(24), 6, 0, 0, 6],
+      ],
+    },
+    {
       // Shaped like a clamp, but past `hi` it is the index itself (unbounded above): not a
       // clamped term, so its reads past the end stay undefined.
       name: 'a clamp-shaped index that is unbounded above stays checked',

@@ -41,6 +41,7 @@ type Range =
   | { kind: 'loop'; bound: Expr; inclusive: boolean; step: number }
   | { kind: 'const'; lo: number; hi: number }
   | { kind: 'ends'; ends: Expr[] }
+  | { kind: 'inner'; first: Expr; bound: Expr; inclusive: boolean; step: number }
 
 export interface VersionPlan {
   /** The accesses the fast copy runs unchecked. */
@@ -76,24 +77,15 @@ export interface GuardEmitter {
  * `innerLoops`, a body may hold loops of its own (their counters are not invariant, so indices
  * they move stay checked): for vectorized loops, which are emitted only once.
  */
-export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false } = {}): VersionPlan | null {
+export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false, proven = new Set<IndexExpr>() }: { innerLoops?: boolean; proven?: ReadonlySet<IndexExpr> } = {}): VersionPlan | null {
   const func = inst.func
-  const init = loop.init
-  let counter: number | undefined
-  if (init?.kind === 'Let' && init.decls.length === 1) counter = func.decls.get(init.decls[0])
-  else if (init?.kind === 'ExprStmt' && init.expr.kind === 'Assign' && init.expr.op === '=' && init.expr.target.kind === 'Name') counter = varId(init.expr.target) ?? undefined
-  if (counter === undefined || !isIntVar(counter)) return null
-  const test = loop.test
-  if (test?.kind !== 'Binary' || (test.op !== '<' && test.op !== '<=') || test.left.kind !== 'Name' || varId(test.left) !== counter) return null
-  const u = loop.update
-  const steps = u?.kind === 'Update' && u.op === '++' && u.target.kind === 'Name' ? u.target
-    : u?.kind === 'Assign' && u.op === '+=' && u.target.kind === 'Name' && u.value.kind === 'Num' && Number.isInteger(u.value.value) && u.value.value > 0 ? u.target : null
-  if (!steps || varId(steps) !== counter || func.assignedInBody.get(loop)?.has(counter)) return null
+  const header = countedHeader(loop)
+  if (!header) return null
+  const { counter, bound, inclusive, step } = header
 
   const assigned = func.assignedInLoop.get(loop) ?? new Map<number, number>()
   const declared = new Set<number>()
-  const step = u?.kind === 'Assign' ? (u.value as Extract<Expr, { kind: 'Num' }>).value : 1
-  const ranges = new Map<number, Range>([[counter, { kind: 'loop', bound: test.right, inclusive: test.op === '<=', step }]])
+  const ranges = new Map<number, Range>([[counter, { kind: 'loop', bound, inclusive, step }]])
   const derived = new Map<number, Expr>()
   const terms = new Map<Expr, number>()
   const accesses: IndexExpr[] = []
@@ -102,7 +94,7 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
 
   // Leaves of an index (or the bound) that keep their value through the loop.
   const invariant = (v: number): boolean => !assigned.has(v) && !declared.has(v) && isIntVar(v)
-  if (!invariantExpr(test.right) || inst.types.get(test.right)?.kind !== 'int') return null
+  if (!invariantExpr(bound) || inst.types.get(bound)?.kind !== 'int') return null
 
   const walkStmt = (s: Stmt): void => {
     nodes++
@@ -128,7 +120,17 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
           walkStmt(s.body)
           return
         }
-        if (!innerLoops) { ok = false; return }
+        if (!innerLoops) {
+          // A counted inner loop from an invariant start to an invariant bound (`for (let c = 0;
+          // c < 3; c++)`): its counter ranges from that start to its last value, a corner each.
+          const h = countedHeader(s)
+          const first = h && s.init?.kind === 'Let' ? s.init.decls[0].init : null
+          if (!h || !first || !endExpr(first) || !endExpr(h.bound)) { ok = false; return }
+          ranges.set(h.counter, { kind: 'inner', first, bound: h.bound, inclusive: h.inclusive, step: h.step })
+          declared.add(h.counter)
+          walkStmt(s.body)
+          return
+        }
         if (s.init) walkStmt(s.init)
         if (s.test) walkExpr(s.test)
         if (s.update) walkExpr(s.update)
@@ -151,7 +153,7 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
     switch (e.kind) {
       case 'Num': case 'Bool': case 'Name': case 'Member': return
       case 'Index':
-        if (!inst.inBounds.has(e) && inst.types.get(e.index)?.kind === 'int' && arrayVar(e) !== null) accesses.push(e)
+        if (!inst.inBounds.has(e) && !proven.has(e) && inst.types.get(e.index)?.kind === 'int' && arrayVar(e) !== null) accesses.push(e)
         walkExpr(e.index)
         return
       case 'Call': e.args.forEach(walkExpr); return
@@ -236,6 +238,21 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false 
     return ends.length <= MAX_ENDS ? ends : null
   }
 
+  /** A counted loop's counter, bound and step: `for (c = …; c < bound; c++ | c += k)`, c not assigned in the body. */
+  function countedHeader(l: ForStmt): { counter: number; bound: Expr; inclusive: boolean; step: number } | null {
+    const init = l.init
+    let c: number | undefined
+    if (init?.kind === 'Let' && init.decls.length === 1) c = func.decls.get(init.decls[0])
+    else if (init?.kind === 'ExprStmt' && init.expr.kind === 'Assign' && init.expr.op === '=' && init.expr.target.kind === 'Name') c = varId(init.expr.target) ?? undefined
+    if (c === undefined || !isIntVar(c)) return null
+    const t = l.test
+    if (t?.kind !== 'Binary' || (t.op !== '<' && t.op !== '<=') || t.left.kind !== 'Name' || varId(t.left) !== c) return null
+    const u = l.update
+    const steps = u?.kind === 'Update' && u.op === '++' && u.target.kind === 'Name' ? u.target
+      : u?.kind === 'Assign' && u.op === '+=' && u.target.kind === 'Name' && u.value.kind === 'Num' && Number.isInteger(u.value.value) && u.value.value > 0 ? u.target : null
+    if (!steps || varId(steps) !== c || func.assignedInBody.get(l)?.has(c)) return null
+    return { counter: c, bound: t.right, inclusive: t.op === '<=', step: u?.kind === 'Assign' ? (u.value as Extract<Expr, { kind: 'Num' }>).value : 1 }
+  }
   function varId(ref: Expr): number | null {
     if (ref.kind !== 'Name') return null
     const b = func.names.get(ref)
@@ -328,6 +345,14 @@ export function emitGuard(plan: VersionPlan, g: GuardEmitter, inst: Instance): R
       const r = plan.ranges.get(v)!
       if (r.kind === 'const') return [r.lo, r.hi]
       if (r.kind === 'ends') return r.ends.map((e) => () => at(e, new Map()))
+      if (r.kind === 'inner') {
+        // From its start to its last value (first + ⌊(top − first)/step⌋·step); an inner loop
+        // that does not run gives a corner below its start, which only fails the test.
+        const first = (): Ref => at(r.first, new Map())
+        const top = (): Ref => (r.inclusive ? at(r.bound, new Map()) : m.i64.sub(at(r.bound, new Map()), i64(1)))
+        const last = r.step === 1 ? top : (): Ref => m.i64.add(first(), m.i64.mul(m.i64.div_s(m.i64.sub(top(), first()), i64(r.step)), i64(r.step)))
+        return [first, last]
+      }
       return [() => m.i64.extend_s(g.local(v)), () => last(r)]
     })
     // Every combination of ends (the corners of the box).

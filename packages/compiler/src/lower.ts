@@ -818,7 +818,7 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         const labelsBefore = new Set(labels.keys())
         const checkedLoop = rotated()
         // A loop with loops inside is versioned only to be vectorized (its copies are not nested twice).
-        let version = s.test ? versionPlan(s, inst) : null
+        let version = s.test ? versionPlan(s, inst, { proven: unchecked }) : null
         let lanes = version && ctx.simd ? lanePlan(s, inst, version, ctx.constants) : null
         if (!version && s.test && ctx.simd) {
           version = versionPlan(s, inst, { innerLoops: true })

@@ -3,7 +3,7 @@
 
 /** Bumped when the artifact or entry format changes. */
 export const FORMAT_VERSION = 1
-export const COMPILER_VERSION = '0.4.6'
+export const COMPILER_VERSION = '0.4.7'
 /** The binaryen release this compiler is built and tested against (checked by a test). */
 export const BINARYEN_VERSION = '132.0.0'
 export const DEFAULT_OPTIMIZE_LEVEL = 3
