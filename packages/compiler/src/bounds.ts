@@ -94,7 +94,7 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false,
 
   // Leaves of an index (or the bound) that keep their value through the loop.
   const invariant = (v: number): boolean => !assigned.has(v) && !declared.has(v) && isIntVar(v)
-  if (!invariantExpr(bound) || inst.types.get(bound)?.kind !== 'int') return null
+  if (!endExpr(bound) || inst.types.get(bound)?.kind !== 'int') return null
 
   const walkStmt = (s: Stmt): void => {
     nodes++
@@ -268,22 +268,13 @@ export function versionPlan(loop: ForStmt, inst: Instance, { innerLoops = false,
   function arrayVar(e: IndexExpr): number | null {
     return arrayOfName(e.object)
   }
-  /** An expression the entry test can evaluate: invariant, and of nothing declared in the body. */
+  /** An expression the entry test can evaluate (the loop's bound, an inner loop's, a clamp's end): invariant, and of nothing declared in the body. */
   function endExpr(e: Expr): boolean {
     switch (e.kind) {
       case 'Num': return Number.isInteger(e.value) && Math.abs(e.value) < 2 ** 31
       case 'Member': return e.property === 'length' && arrayOfName(e.object) !== null
       case 'Name': { const v = varId(e); return v !== null && invariant(v) }
       case 'Binary': return (e.op === '+' || e.op === '-' || e.op === '*') && endExpr(e.left) && endExpr(e.right)
-      default: return false
-    }
-  }
-  function invariantExpr(e: Expr): boolean {
-    switch (e.kind) {
-      case 'Num': return Number.isInteger(e.value) && Math.abs(e.value) < 2 ** 31
-      case 'Member': return e.property === 'length' && arrayOfName(e.object) !== null
-      case 'Name': { const v = varId(e); return v !== null && !assigned.has(v) && isIntVar(v) }
-      case 'Binary': return (e.op === '+' || e.op === '-' || e.op === '*') && invariantExpr(e.left) && invariantExpr(e.right)
       default: return false
     }
   }
@@ -299,15 +290,16 @@ export function emitGuard(plan: VersionPlan, g: GuardEmitter, inst: Instance): R
   const func = inst.func
   // (binaryen.js takes a bigint; its typings still say number.)
   const i64 = (n: number): Ref => m.i64.const(BigInt(n) as unknown as number)
-  // The counter's last value: the highest `first + k * step` the test allows (the test runs
-  // where the loop is entered, so there is one).
-  const last = (r: Extract<Range, { kind: 'loop' }>): Ref => {
-    const b = m.i64.extend_s(g.bound(r.bound))
-    const top = r.inclusive ? b : m.i64.sub(b, i64(1))
-    if (r.step === 1) return top
-    const first = (): Ref => m.i64.extend_s(g.local(plan.counter))
-    return m.i64.add(first(), m.i64.mul(m.i64.div_s(m.i64.sub(top, first()), i64(r.step)), i64(r.step)))
+  // A counter's last value: the highest `first + k * step` up to `top` (the bound, less 1
+  // unless inclusive). A loop that does not run gives one below its start, which only fails the test.
+  const lastValue = (first: () => Ref, bound: Ref, inclusive: boolean, step: number): Ref => {
+    const top = inclusive ? bound : m.i64.sub(bound, i64(1))
+    if (step === 1) return top
+    return m.i64.add(first(), m.i64.mul(m.i64.div_s(m.i64.sub(top, first()), i64(step)), i64(step)))
   }
+  // This loop's counter starts at its current value (the test runs after the initializer).
+  const last = (r: Extract<Range, { kind: 'loop' }>): Ref =>
+    lastValue(() => m.i64.extend_s(g.local(plan.counter)), m.i64.extend_s(g.bound(r.bound)), r.inclusive, r.step)
   const at = (e: Expr, corner: Map<number, (() => Ref) | number>): Ref => {
     const term = plan.terms.get(e)
     if (term !== undefined) {
@@ -346,12 +338,9 @@ export function emitGuard(plan: VersionPlan, g: GuardEmitter, inst: Instance): R
       if (r.kind === 'const') return [r.lo, r.hi]
       if (r.kind === 'ends') return r.ends.map((e) => () => at(e, new Map()))
       if (r.kind === 'inner') {
-        // From its start to its last value (first + ⌊(top − first)/step⌋·step); an inner loop
-        // that does not run gives a corner below its start, which only fails the test.
+        // An inner loop's counter: from its start to its last value.
         const first = (): Ref => at(r.first, new Map())
-        const top = (): Ref => (r.inclusive ? at(r.bound, new Map()) : m.i64.sub(at(r.bound, new Map()), i64(1)))
-        const last = r.step === 1 ? top : (): Ref => m.i64.add(first(), m.i64.mul(m.i64.div_s(m.i64.sub(top(), first()), i64(r.step)), i64(r.step)))
-        return [first, last]
+        return [first, () => lastValue(first, at(r.bound, new Map()), r.inclusive, r.step)]
       }
       return [() => m.i64.extend_s(g.local(v)), () => last(r)]
     })

@@ -817,7 +817,9 @@ export function lowerFunction(ctx: ModuleContext, inst: Instance, abi: binaryen.
         }
         const labelsBefore = new Set(labels.keys())
         const checkedLoop = rotated()
-        // A loop with loops inside is versioned only to be vectorized (its copies are not nested twice).
+        // Loops inside must be unrolled or counted with invariant bounds (bounds.ts), unless the
+        // loop is vectorized (emitted once more, as lanes); accesses an enclosing fast copy
+        // already proved are not versioned again.
         let version = s.test ? versionPlan(s, inst, { proven: unchecked }) : null
         let lanes = version && ctx.simd ? lanePlan(s, inst, version, ctx.constants) : null
         if (!version && s.test && ctx.simd) {

@@ -51,6 +51,11 @@ export interface LanePlan {
    * reads them again, so they are assigned without keeping its old value.
    */
   loopLocal: Map<LoopStmt, Set<number>>
+  /**
+   * Lane locals that only count: declared with an integer literal other than -0 and changed by
+   * `++` / `--` alone, so they never hold -0 (and + 0 leaves them as they are).
+   */
+  counters: Set<number>
 }
 
 /** What emitting lanes needs from the scalar lowering. */
@@ -97,8 +102,9 @@ function elementOfConstant(func: Instance['func'], constants: ReadonlyMap<string
 export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, constants: ReadonlyMap<string, unknown>): LanePlan | null {
   const func = inst.func
   const counter = version.counter
-  // The counter's step (versionPlan accepted `i++` or `i += k`, k a positive int).
-  const step = loop.update?.kind === 'Assign' && loop.update.value.kind === 'Num' ? loop.update.value.value : 1
+  // The counter's step, as versionPlan read it from the loop's update.
+  const range = version.ranges.get(counter)
+  const step = range?.kind === 'loop' ? range.step : 1
   const assigned = func.assignedInLoop.get(loop) ?? new Map<number, number>()
   const laneVars = new Set<number>()
   const innerLoops = new Set<LoopStmt>()
@@ -108,6 +114,8 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, co
   /** The inner loops around the expression being looked at, and each lane local's reads' loops. */
   const innerStack: LoopStmt[] = []
   const reads = new Map<number, LoopStmt[][]>()
+  /** Lane locals assigned other than by `++` / `--`. */
+  const assignedOtherwise = new Set<number>()
   let nodes = 0
   const varId = (e: Expr): number | null => {
     if (e.kind !== 'Name') return null
@@ -164,6 +172,7 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, co
         const v = varId(e.target)
         if (v === null || !laneVars.has(v)) return false
         if (e.op !== '=' && !['+=', '-=', '*=', '/='].includes(e.op)) return false
+        assignedOtherwise.add(v)
         return value(e.value)
       }
       if (e.op !== '=') return false
@@ -297,7 +306,11 @@ export function lanePlan(loop: ForStmt, inst: Instance, version: VersionPlan, co
   const loopLocal = new Map<LoopStmt, Set<number>>()
   for (const l of innerLoops) loopLocal.set(l, new Set([...laneVars].filter((v) => (reads.get(v) ?? []).every((stack) => stack.includes(l)))))
   const unitStride = new Set(accesses.filter((a) => (strideForm(a.e.index)?.stride ?? 0) * step === 1).map((a) => a.e))
-  return { counter, step, laneVars, innerLoops, unitStride, disjoint, loopLocal }
+  const counters = new Set([...laneVars].filter((v) => {
+    const init = func.vars[v].init
+    return init?.kind === 'Num' && Number.isInteger(init.value) && !Object.is(init.value, -0) && !assignedOtherwise.has(v)
+  }))
+  return { counter, step, laneVars, innerLoops, unitStride, disjoint, loopLocal, counters }
 
   /**
    * `e` as stride × counter + rest + an offset in [lo, hi]: rest a canonical text of the
@@ -716,7 +729,7 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
       const step = (by: Ref): Ref => (e.op === '++' ? m.f64x2.add : m.f64x2.sub)(m.local.get(l, v128), by)
       // A counter (never -0) under a mask steps by 1 where active and by +0 elsewhere, which
       // leaves it as it is: one and, not a bitselect (an escape loop's `iter++`).
-      if (mask !== null && countsOnly.has(v) && !plan.loopLocal.get(loopOfMask.get(mask)!)?.has(v)) {
+      if (mask !== null && plan.counters.has(v) && !plan.loopLocal.get(loopOfMask.get(mask)!)?.has(v)) {
         return m.local.set(l, step(m.v128.and(mask(), constLanes(1, 1))))
       }
       return assignLane(v, step(constLanes(1, 1)), mask)
@@ -729,46 +742,6 @@ export function emitLanes(plan: LanePlan, loop: ForStmt, inst: Instance, env: La
     const next = e.op === '=' ? rhs : e.op === '+=' ? m.f64x2.add(old(), rhs) : e.op === '-=' ? m.f64x2.sub(old(), rhs) : e.op === '*=' ? m.f64x2.mul(old(), rhs) : m.f64x2.div(old(), rhs)
     return assignLane(v, next, mask)
   }
-  // Locals the loop assigns other than by `++` / `--`.
-  const assignedOtherwise = new Set<number>()
-  const walkExpr = (e: Expr): void => {
-    switch (e.kind) {
-      case 'Assign':
-        if (e.target.kind === 'Name') assignedOtherwise.add(varOf(e.target))
-        walkExpr(e.target)
-        walkExpr(e.value)
-        return
-      case 'Index': walkExpr(e.index); return
-      case 'Call': e.args.forEach(walkExpr); return
-      case 'Unary': walkExpr(e.arg); return
-      case 'Binary': case 'Logical': walkExpr(e.left); walkExpr(e.right); return
-      case 'Cond': walkExpr(e.test); walkExpr(e.then); walkExpr(e.else); return
-      case 'Update': walkExpr(e.target); return
-      case 'Seq': e.exprs.forEach(walkExpr); return
-      default: return
-    }
-  }
-  const walkStmt = (st: Stmt): void => {
-    switch (st.kind) {
-      case 'Let': st.decls.forEach((d) => walkExpr(d.init)); return
-      case 'If': walkExpr(st.test); walkStmt(st.then); if (st.else) walkStmt(st.else); return
-      case 'For': if (st.init) walkStmt(st.init); if (st.test) walkExpr(st.test); if (st.update) walkExpr(st.update); walkStmt(st.body); return
-      case 'While': case 'DoWhile': walkExpr(st.test); walkStmt(st.body); return
-      case 'Block': st.body.forEach(walkStmt); return
-      case 'ExprStmt': walkExpr(st.expr); return
-      case 'Return': if (st.value) walkExpr(st.value); return
-      default: return
-    }
-  }
-  walkStmt(loop.body)
-  /**
-   * Lane locals that only count: declared with an integer literal other than -0 and changed by
-   * `++` / `--` alone, so they never hold -0 (and + 0 leaves them as they are).
-   */
-  const countsOnly = new Set([...plan.laneVars].filter((v) => {
-    const init = func.vars[v].init
-    return init?.kind === 'Num' && Number.isInteger(init.value) && !Object.is(init.value, -0) && !assignedOtherwise.has(v)
-  }))
   /** An inner loop: runs while any lane is active; a lane leaves when its test fails or it breaks. */
   const innerLoop = (s: LoopStmt, mask: Mask, init: Stmt | null, test: Expr | null, update: Expr | null, testAfter: boolean): Ref => {
     const act = env.addLocal(v128)
