@@ -327,9 +327,9 @@ describe('integer results of rounding, and speculative int32 arithmetic, stay ex
       ],
     },
     {
-      // Rounding results inference bounds without speculation, of negative and positive
-      // operands: the conversion truncates, so only Math.trunc, and Math.floor of a number
-      // known >= 0, skip the rounding instruction.
+      // Rounding of bounded numbers either side of zero, into int32 elements, in every tier.
+      // (Where a result is typed int, only Math.trunc, and Math.floor of a number known >= 0,
+      // skip the rounding instruction; this checks the values whichever way each is typed.)
       name: 'floor, ceil, round and trunc of bounded numbers either side of zero',
       fn: (a: Int8Array, b: Uint8Array, out: Int32Array) => {
         for (let i = 0; i < a.length; i++) {

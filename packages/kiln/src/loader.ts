@@ -164,14 +164,7 @@ function remember(compiled: CompiledKernel): CompiledKernel {
 export function compileSync(req: ModuleRequest): CompiledKernel | null {
   if (!keyModule && !keyModuleSync) return null
   const syncStore = req.persistent && store?.getSync ? store : null
-  // Fast path: the raw-input alias names the key, so nothing needs parsing.
-  const raw = syncStore?.aliasGet ? rawInput(req) : null
-  const aliased = raw ? syncStore!.aliasGet!(raw) : null
-  const key = aliased ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
-  // The alias is the key's own (it names no entry): kept on a miss too, so that the next start
-  // looking for a module not stored yet (a range variant whose script ended before it compiled)
-  // does not load the key module to learn it again.
-  if (raw && !aliased) syncStore!.aliasPut?.(raw, key)
+  const key = keySync(req, syncStore)
   const known = modulesReady.get(key)
   if (known) return countHit(req, 'memory', known)
   if (!syncStore) return null
@@ -185,11 +178,24 @@ export function compileSync(req: ModuleRequest): CompiledKernel | null {
 export function isStoredSync(req: ModuleRequest): boolean {
   const syncStore = req.persistent && store?.hasSync ? store : null
   if (!syncStore || (!keyModule && !keyModuleSync)) return false
-  const raw = syncStore.aliasGet ? rawInput(req) : null
-  const aliased = raw ? syncStore.aliasGet!(raw) : null
-  const key = aliased ?? (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
-  if (raw && !aliased) syncStore.aliasPut?.(raw, key)
+  const key = keySync(req, syncStore)
   return modulesReady.has(key) || syncStore.hasSync!(key)
+}
+
+/**
+ * A request's key without waiting. Fast path: the store's raw-input alias names it, so nothing
+ * needs parsing. Otherwise the key module computes it, and the alias is written even when no
+ * entry exists (it is the key's own, not an entry's): the next start looking for a module not
+ * stored yet (a range variant whose script ended before it compiled) does not load the key
+ * module to learn it again.
+ */
+function keySync(req: ModuleRequest, syncStore: KernelStore | null): string {
+  const raw = syncStore?.aliasGet ? rawInput(req) : null
+  const aliased = raw ? syncStore!.aliasGet!(raw) : null
+  if (aliased) return aliased
+  const key = (keyModule ??= keyModuleSync!()).kernelKey(keyInput(req)).key
+  if (raw) syncStore!.aliasPut?.(raw, key)
+  return key
 }
 
 /** Finds (memory, then store) or compiles one kernel for one signature and variant. */
